@@ -1,0 +1,60 @@
+/**
+ * The full /coherence/metrics handler (routing, validation, window query, report, JSON) through app.request,
+ * over stores holding 100k and 1M points in the window.
+ */
+import { loadConfig } from "../src/config.ts";
+import { PointStore } from "../src/core/point_store.ts";
+import { createApp } from "../src/http/app.ts";
+
+const END = Date.parse("2025-10-29T18:00:00Z");
+
+function appWith(points: number) {
+  const store = new PointStore();
+  const ts = new Float64Array(points);
+  const score = new Float64Array(points);
+  const stepMs = Math.floor((24 * 3600 * 1000) / points);
+  for (let i = 0; i < points; i++) {
+    ts[i] = END - (points - 1 - i) * stepMs;
+    score[i] = 80 + 10 * Math.sin(i / 500) + ((i * 7919) % 13) / 2;
+  }
+  store.applyColumns("alpha", ts, score);
+  const app = createApp({
+    config: loadConfig({ PERSISTENCE: "none" }),
+    store,
+    ingest: { cycles: () => [], coverageStartMs: () => null, lastSuccessAtMs: () => null },
+    source: { kind: "mock_file", location: "bench", replay: false },
+    startedAtMs: END,
+    now: () => END,
+  });
+  return app;
+}
+
+const app100k = appWith(100_000);
+const app1m = appWith(1_000_000);
+
+Deno.bench(
+  "GET /coherence/metrics?window=24h&signal=alpha, 100k points in window",
+  { group: "handler" },
+  async () => {
+    const res = await app100k.request("/coherence/metrics?window=24h&signal=alpha");
+    await res.arrayBuffer();
+  },
+);
+
+Deno.bench(
+  "GET /coherence/metrics?window=24h&signal=alpha, 1M points in window",
+  { group: "handler" },
+  async () => {
+    const res = await app1m.request("/coherence/metrics?window=24h&signal=alpha");
+    await res.arrayBuffer();
+  },
+);
+
+Deno.bench(
+  "GET /coherence/metrics?window=24h (pooled), 1M points in window",
+  { group: "handler" },
+  async () => {
+    const res = await app1m.request("/coherence/metrics?window=24h");
+    await res.arrayBuffer();
+  },
+);

@@ -1,0 +1,341 @@
+/**
+ * Configuration: the environment (and `.env`) parsed once, with zod, into a fully defaulted {@linkcode Config}.
+ * Nothing else reads the environment. A bad value stops start-up with one line per variable naming it, the
+ * value and what is accepted.
+ */
+import { z } from "zod";
+import { parse as parseDotenv } from "dotenv";
+import { DEFAULT_THRESHOLDS, type Thresholds } from "./core/risk.ts";
+import { formatWindow, parseWindow, parseWindowList, WindowError } from "./core/window.ts";
+import { DIALECT_NAMES, type DialectName } from "./ingest/dialect.ts";
+
+export const PERSISTENCE_MODES = ["sqlite", "csv", "kv", "none"] as const;
+export type PersistenceMode = (typeof PERSISTENCE_MODES)[number];
+export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  darshan: {
+    baseUrl?: string;
+    apiKey?: string;
+    timeoutMs: number;
+    pageSize: number;
+    maxRetries: number;
+    dialect: DialectName;
+    retryBaseMs: number;
+    retryCapMs: number;
+    retryAfterCapMs: number;
+  };
+  mock: { path?: string; replay: boolean };
+  /** Configured windows in seconds; the first is the default for requests. */
+  windows: number[];
+  maxWindowSec: number;
+  persistence: PersistenceMode;
+  dataDir: string;
+  retentionSec: number;
+  engineVersion: string;
+  host: string;
+  port: number;
+  ingestIntervalSec: number;
+  ingestOverlapSec: number;
+  logLevel: LogLevel;
+  thresholds: Thresholds;
+  staleAfterSec: number;
+  minSamples: number;
+  apiToken?: string;
+}
+
+/** Raised for an invalid environment; `problems` holds one line per bad variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+  }
+}
+
+/** Variables whose values are never printed. */
+const SECRET_VARIABLES = new Set(["DARSHAN_API_KEY", "API_TOKEN"]);
+
+const optionalText = z.string().trim().optional().transform((v) => (v === "" ? undefined : v));
+
+function integer(min: number, max: number, what = "an integer") {
+  return z.string().trim().regex(/^\d+$/, { error: `expected ${what} from ${min} to ${max}` })
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { error: `expected ${what} from ${min} to ${max}` });
+}
+
+function decimal(min: number, max: number) {
+  return z.string().trim().regex(/^\d+(\.\d+)?$/, { error: `expected a number from ${min} to ${max}` })
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { error: `expected a number from ${min} to ${max}` });
+}
+
+function oneOf<T extends string>(values: readonly T[]) {
+  return z.string().trim().toLowerCase().pipe(
+    z.enum(values as [T, ...T[]], { error: `expected one of ${values.join(", ")}` }),
+  );
+}
+
+const bool = z.string().trim().toLowerCase().pipe(
+  z.enum(["true", "false", "1", "0", "yes", "no"], { error: "expected true or false" }),
+).transform((v) => v === "true" || v === "1" || v === "yes");
+
+function duration(options: { maxSec?: number } = {}) {
+  return z.string().transform((text, ctx) => {
+    try {
+      return parseWindow(text, options);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: error instanceof WindowError ? error.message : String(error) });
+      return z.NEVER;
+    }
+  });
+}
+
+const windowList = z.string().transform((text, ctx) => {
+  try {
+    return parseWindowList(text);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: error instanceof WindowError ? error.message : String(error) });
+    return z.NEVER;
+  }
+});
+
+const url = z.string().trim().optional().transform((v) => (v === "" ? undefined : v)).pipe(
+  z.url({ protocol: /^https?$/, error: "expected an http(s) URL such as https://darshan.example.com" })
+    .transform((v) => v.replace(/\/+$/, "")).optional(),
+);
+
+/** Every variable, its default (as text, as a user would write it) and its meaning: the source of `.env.example`. */
+export const VARIABLES = {
+  DARSHAN_BASE_URL: {
+    schema: url,
+    default: undefined,
+    help: "Upstream base URL; when set, the live API is used",
+  },
+  DARSHAN_API_KEY: {
+    schema: optionalText,
+    default: undefined,
+    help: "Bearer token for the upstream (never logged)",
+  },
+  DARSHAN_TIMEOUT_S: {
+    schema: integer(1, 600),
+    default: "10",
+    help: "Per-request upstream timeout, seconds",
+  },
+  DARSHAN_PAGE_SIZE: { schema: integer(1, 100_000), default: "1000", help: "Records requested per page" },
+  DARSHAN_MAX_RETRIES: {
+    schema: integer(0, 20),
+    default: "5",
+    help: "Retries per request (network, timeout, 5xx, 429, malformed)",
+  },
+  DARSHAN_DIALECT: {
+    schema: oneOf(DIALECT_NAMES),
+    default: "darshan",
+    help: "Upstream names: darshan (from/to, next_cursor) or start_end (start_ts/end_ts, next_page)",
+  },
+  DARSHAN_RETRY_BASE_MS: {
+    schema: integer(1, 60_000),
+    default: "250",
+    help: "Backoff base, ms (full jitter, doubling per attempt)",
+  },
+  DARSHAN_RETRY_CAP_MS: { schema: integer(1, 600_000), default: "30000", help: "Backoff cap, ms" },
+  DARSHAN_RETRY_AFTER_CAP_S: {
+    schema: integer(0, 3600),
+    default: "60",
+    help: "Longest Retry-After honoured on 429, seconds",
+  },
+  MOCK_PATH: {
+    schema: optionalText,
+    default: undefined,
+    help: "Mock data file (upstream JSON shape or a bare array); default: the bundled fixture",
+  },
+  MOCK_REPLAY: {
+    schema: bool,
+    default: "true",
+    help:
+      "true: replay the mock so its newest record lands at start-up and keeps flowing; false: the file's own timestamps",
+  },
+  DEFAULT_WINDOWS: {
+    schema: windowList,
+    default: "1h,24h",
+    help: "Windows snapshotted each cycle; the first is the default for requests",
+  },
+  MAX_WINDOW: { schema: duration(), default: "30d", help: "Largest window a request may ask for" },
+  PERSISTENCE: {
+    schema: oneOf(PERSISTENCE_MODES),
+    default: "sqlite",
+    help: "Snapshot store: sqlite, csv, kv or none",
+  },
+  DATA_DIR: {
+    schema: z.string().trim().min(1, { error: "expected a directory path" }),
+    default: "./data",
+    help: "Where rolling_store.db / rolling_store.csv live (created if missing)",
+  },
+  RETENTION: { schema: duration(), default: "7d", help: "How long snapshots are kept" },
+  ENGINE_VERSION: {
+    schema: z.string().trim().regex(/^\d+\.\d+\.\d+([-+][\w.]+)?$/, {
+      error: "expected a semantic version such as 0.1.0",
+    }),
+    default: "0.1.0",
+    help: "Version reported in responses",
+  },
+  HOST: {
+    schema: z.string().trim().min(1, { error: "expected a host name or address" }),
+    default: "0.0.0.0",
+    help: "Listen address",
+  },
+  PORT: {
+    schema: integer(0, 65535, "a port number"),
+    default: "8000",
+    help: "Listen port (0 picks a free one)",
+  },
+  INGEST_INTERVAL_S: { schema: integer(1, 86_400), default: "30", help: "Seconds between ingest cycles" },
+  INGEST_OVERLAP_S: {
+    schema: integer(0, 86_400),
+    default: "300",
+    help: "Each pull reaches this far back before the newest point held (late arrivals, corrections)",
+  },
+  LOG_LEVEL: { schema: oneOf(LOG_LEVELS), default: "info", help: "Lowest log level written" },
+  RISK_HIGH_VOLATILITY_ABOVE: {
+    schema: decimal(0, 100),
+    default: "0.25",
+    help: "volatilityIndex above this is high risk",
+  },
+  RISK_MEDIUM_VOLATILITY_ABOVE: {
+    schema: decimal(0, 100),
+    default: "0.10",
+    help: "volatilityIndex above this is medium risk",
+  },
+  RISK_HIGH_MEAN_BELOW: { schema: decimal(0, 100), default: "60", help: "Mean below this is high risk" },
+  RISK_MEDIUM_MEAN_BELOW: { schema: decimal(0, 100), default: "80", help: "Mean below this is medium risk" },
+  STALE_AFTER: {
+    schema: duration(),
+    default: "15m",
+    help: "Warn when the newest point is older than this at the window end",
+  },
+  MIN_SAMPLES: { schema: integer(2, 1_000_000), default: "30", help: "Warn when a window has fewer points" },
+  API_TOKEN: {
+    schema: optionalText,
+    default: undefined,
+    help: "When set, every route but /health requires Authorization: Bearer <token>",
+  },
+} as const;
+
+export type VariableName = keyof typeof VARIABLES;
+
+/**
+ * The effective environment: `.env` text (KEY=value lines, parsed by dotenv) underneath the real
+ * environment, which wins.
+ */
+export function mergeEnvironment(
+  dotenvText: string | undefined,
+  env: Record<string, string | undefined>,
+): Record<string, string | undefined> {
+  const fromFile = dotenvText === undefined ? {} : parseDotenv(dotenvText);
+  return { ...fromFile, ...env };
+}
+
+/**
+ * Builds the config from an environment record (`.env` values merged under the real environment by the
+ * caller). Throws {@linkcode ConfigError} listing every bad variable.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(VARIABLES)) {
+    const raw = env[name] ?? spec.default;
+    const result = (spec.schema as z.ZodType).safeParse(raw);
+    if (result.success) values[name] = result.data;
+    else problems.push(`${name}=${show(name, raw)}: ${result.error.issues[0].message}`);
+  }
+  if (problems.length === 0) crossCheck(values, env, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const v = values as { [K in VariableName]: z.output<(typeof VARIABLES)[K]["schema"]> };
+  return {
+    darshan: {
+      baseUrl: v.DARSHAN_BASE_URL,
+      apiKey: v.DARSHAN_API_KEY,
+      timeoutMs: v.DARSHAN_TIMEOUT_S * 1000,
+      pageSize: v.DARSHAN_PAGE_SIZE,
+      maxRetries: v.DARSHAN_MAX_RETRIES,
+      dialect: v.DARSHAN_DIALECT,
+      retryBaseMs: v.DARSHAN_RETRY_BASE_MS,
+      retryCapMs: v.DARSHAN_RETRY_CAP_MS,
+      retryAfterCapMs: v.DARSHAN_RETRY_AFTER_CAP_S * 1000,
+    },
+    mock: { path: v.MOCK_PATH, replay: v.MOCK_REPLAY },
+    windows: v.DEFAULT_WINDOWS,
+    maxWindowSec: v.MAX_WINDOW,
+    persistence: v.PERSISTENCE,
+    dataDir: v.DATA_DIR,
+    retentionSec: v.RETENTION,
+    engineVersion: v.ENGINE_VERSION,
+    host: v.HOST,
+    port: v.PORT,
+    ingestIntervalSec: v.INGEST_INTERVAL_S,
+    ingestOverlapSec: v.INGEST_OVERLAP_S,
+    logLevel: v.LOG_LEVEL,
+    thresholds: {
+      highVolatilityAbove: v.RISK_HIGH_VOLATILITY_ABOVE,
+      mediumVolatilityAbove: v.RISK_MEDIUM_VOLATILITY_ABOVE,
+      highMeanBelow: v.RISK_HIGH_MEAN_BELOW,
+      mediumMeanBelow: v.RISK_MEDIUM_MEAN_BELOW,
+    },
+    staleAfterSec: v.STALE_AFTER,
+    minSamples: v.MIN_SAMPLES,
+    apiToken: v.API_TOKEN,
+  };
+}
+
+function crossCheck(
+  values: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+  problems: string[],
+): void {
+  const windows = values.DEFAULT_WINDOWS as number[];
+  const max = values.MAX_WINDOW as number;
+  const tooLong = windows.filter((w) => w > max);
+  if (tooLong.length > 0) {
+    problems.push(
+      `DEFAULT_WINDOWS=${show("DEFAULT_WINDOWS", env.DEFAULT_WINDOWS)}: ${
+        tooLong.map(formatWindow).join(", ")
+      } ` +
+        `exceeds MAX_WINDOW=${formatWindow(max)}`,
+    );
+  }
+  if (values.DARSHAN_BASE_URL !== undefined && values.DARSHAN_API_KEY === undefined) {
+    problems.push("DARSHAN_API_KEY=(unset): required when DARSHAN_BASE_URL is set");
+  }
+  const pairs = [
+    ["RISK_MEDIUM_VOLATILITY_ABOVE", "RISK_HIGH_VOLATILITY_ABOVE"],
+    ["RISK_HIGH_MEAN_BELOW", "RISK_MEDIUM_MEAN_BELOW"],
+  ] as const;
+  for (const [lower, upper] of pairs) {
+    if (!((values[lower] as number) < (values[upper] as number))) {
+      problems.push(`${lower}=${values[lower]}: expected a value below ${upper}=${values[upper]}`);
+    }
+  }
+}
+
+function show(name: string, raw: string | undefined): string {
+  if (raw === undefined) return "(unset)";
+  if (SECRET_VARIABLES.has(name)) return "(hidden)";
+  return JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw);
+}
+
+/** `.env.example` text generated from {@linkcode VARIABLES}; a test keeps the committed file equal to it. */
+export function envExample(): string {
+  const lines = [
+    "# Coherence Engine configuration. Copy to .env; the real environment wins over .env.",
+    "# Every variable is optional: with none set the service runs on the bundled mock data.",
+    "",
+  ];
+  for (const [name, spec] of Object.entries(VARIABLES)) {
+    lines.push(`# ${spec.help}`);
+    lines.push(spec.default === undefined ? `# ${name}=` : `${name}=${spec.default}`);
+    lines.push("");
+  }
+  return lines.join("\n");
+}
+
+export { DEFAULT_THRESHOLDS };

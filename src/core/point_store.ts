@@ -1,0 +1,380 @@
+/**
+ * In-memory point store: per signal, points sorted by time in typed-array columns, with prefix sums of
+ * shifted scores so that any window is answered in O(log n). Pure: no I/O.
+ *
+ * Method (docs/METRICS.md, "How windows are computed"):
+ * - Columns per signal: `ts` (epoch ms) and `score`, sorted by `ts`, unique per timestamp.
+ * - Prefix sums of dᵢ = xᵢ − K and dᵢ², where the shift K is the series mean at the last rebuild, kept with
+ *   Neumaier-compensated accumulation. A window [a, b) then has n = b − a, Σd = P₁[b] − P₁[a],
+ *   Σd² = P₂[b] − P₂[a], μ = K + Σd / n and M2 = Σd² − (Σd)² / n.
+ * - Each answer carries a rounding-error bound for M2; when the bound exceeds 1e-11 · M2 (tiny variance next
+ *   to large prefix sums) the window is recomputed exactly from the scores by the corrected two-pass algorithm.
+ * - Memory: four float64 columns, 32 bytes a point, with 1.5× growth headroom.
+ */
+import { combineMoments, EMPTY_MOMENTS, type Moments, momentsOf } from "./stats.ts";
+
+export interface PointInput {
+  signal: string;
+  /** Epoch milliseconds. */
+  ts: number;
+  score: number;
+}
+
+export interface ApplyResult {
+  /** Points that were not held before. */
+  inserted: number;
+  /** Held points whose score changed (a later copy wins). */
+  updated: number;
+  /** Copies equal to the held (or earlier in-batch) value. */
+  duplicates: number;
+}
+
+export interface WindowStats extends Moments {
+  /** Oldest and newest point in the window (epoch ms), null when empty. */
+  oldestMs: number | null;
+  newestMs: number | null;
+  /** True when n > 0 and every score is within 0..1. */
+  allWithinUnitScale: boolean;
+}
+
+export interface SignalInfo {
+  signal: string;
+  n: number;
+  oldestMs: number;
+  newestMs: number;
+}
+
+const INITIAL_CAPACITY = 256;
+const GROWTH = 1.5;
+const RELATIVE_TOLERANCE = 1e-11;
+const EPS = Number.EPSILON;
+
+/** First index i in ts[0..n) with ts[i] > x. */
+export function upperBound(ts: Float64Array, n: number, x: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ts[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index i in ts[0..n) with ts[i] >= x. */
+export function lowerBound(ts: Float64Array, n: number, x: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ts[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** One signal's sorted columns and prefix sums. */
+export class Series {
+  length = 0;
+  ts = new Float64Array(INITIAL_CAPACITY);
+  score = new Float64Array(INITIAL_CAPACITY);
+  /** p1[i] = Σ_{j<i} (score[j] − shift); length capacity + 1. */
+  p1 = new Float64Array(INITIAL_CAPACITY + 1);
+  p2 = new Float64Array(INITIAL_CAPACITY + 1);
+  shift = 0;
+  /** Neumaier state [sum₁, compensation₁, sum₂, compensation₂] at index `length`. */
+  #running: [number, number, number, number] = [0, 0, 0, 0];
+
+  get capacity(): number {
+    return this.ts.length;
+  }
+
+  /** Range [a, b) of points with startExclusive < ts ≤ endInclusive. */
+  range(startExclusiveMs: number, endInclusiveMs: number): [number, number] {
+    const a = upperBound(this.ts, this.length, startExclusiveMs);
+    const b = Math.max(a, upperBound(this.ts, this.length, endInclusiveMs));
+    return [a, b];
+  }
+
+  /** Moments of points [a, b), from the prefix sums or, when rounding could matter, from the scores. */
+  moments(a: number, b: number): Moments {
+    const n = b - a;
+    if (n <= 0) return { ...EMPTY_MOMENTS };
+    const p1a = this.p1[a], p1b = this.p1[b], p2a = this.p2[a], p2b = this.p2[b];
+    const s1 = p1b - p1a;
+    const s2 = p2b - p2a;
+    const m2 = s2 - (s1 * s1) / n;
+    const e1 = 2 * EPS * (Math.abs(p1a) + Math.abs(p1b));
+    const bound = 2 * EPS * (Math.abs(p2a) + Math.abs(p2b)) + (2 * Math.abs(s1) * e1 + 4 * EPS * s1 * s1) / n;
+    if (m2 < 0 || bound > RELATIVE_TOLERANCE * m2) return momentsOf(this.score, a, b);
+    return { n, mean: this.shift + s1 / n, m2 };
+  }
+
+  /** True when every score in [a, b) is within 0..1 (only scanned when the mean says it may be). */
+  allWithinUnitScale(a: number, b: number, mean: number): boolean {
+    if (b <= a || mean > 1) return false;
+    for (let i = a; i < b; i++) if (this.score[i] > 1) return false;
+    return true;
+  }
+
+  #reserve(capacity: number): void {
+    if (capacity <= this.capacity) return;
+    const size = Math.max(capacity, Math.ceil(this.capacity * GROWTH));
+    this.#resize(size);
+  }
+
+  #resize(size: number): void {
+    const grow = (old: Float64Array, length: number, extra: number) => {
+      const next = new Float64Array(size + extra);
+      next.set(old.subarray(0, length + extra));
+      return next;
+    };
+    this.ts = grow(this.ts, this.length, 0);
+    this.score = grow(this.score, this.length, 0);
+    this.p1 = grow(this.p1, this.length, 1);
+    this.p2 = grow(this.p2, this.length, 1);
+  }
+
+  /** Recomputes prefix sums from index `from` on (all of them, with a fresh shift, when from = 0). */
+  #rebuildPrefix(from: number): void {
+    if (from === 0) {
+      this.shift = this.length > 0 ? momentsOf(this.score, 0, this.length).mean : 0;
+      this.p1[0] = 0;
+      this.p2[0] = 0;
+    }
+    // Restarting from a stored (rounded) prefix value stays within the error bound that readers check.
+    this.#running = [this.p1[from], 0, this.p2[from], 0];
+    this.#extendPrefix(from);
+  }
+
+  /** Extends the prefix sums over [from, length) by Neumaier summation, continuing the running state. */
+  #extendPrefix(from: number): void {
+    const { score, p1, p2, shift } = this;
+    let [s1, c1, s2, c2] = this.#running;
+    for (let i = from; i < this.length; i++) {
+      const d = score[i] - shift;
+      const q = d * d;
+      let t = s1 + d;
+      c1 += Math.abs(s1) >= Math.abs(d) ? (s1 - t) + d : (d - t) + s1;
+      s1 = t;
+      t = s2 + q;
+      c2 += s2 >= q ? (s2 - t) + q : (q - t) + s2;
+      s2 = t;
+      p1[i + 1] = s1 + c1;
+      p2[i + 1] = s2 + c2;
+    }
+    this.#running = [s1, c1, s2, c2];
+  }
+
+  /**
+   * Merges a batch sorted by ts with unique timestamps. Returns counts; the batch wins on equal timestamps.
+   */
+  merge(bts: Float64Array, bscore: Float64Array, count: number): ApplyResult {
+    const result: ApplyResult = { inserted: 0, updated: 0, duplicates: 0 };
+    if (count === 0) return result;
+    const n = this.length;
+    if (n === 0 || bts[0] > this.ts[n - 1]) {
+      this.#reserve(n + count);
+      this.ts.set(bts.subarray(0, count), n);
+      this.score.set(bscore.subarray(0, count), n);
+      this.length = n + count;
+      result.inserted = count;
+      if (n === 0) this.#rebuildPrefix(0);
+      else this.#extendPrefix(n);
+      return result;
+    }
+    // General case: merge the tail from the first held point at or after the batch start.
+    const k = lowerBound(this.ts, n, bts[0]);
+    const tailTs = this.ts.slice(k, n);
+    const tailScore = this.score.slice(k, n);
+    this.#reserve(n + count);
+    let i = 0, j = 0, out = k;
+    const ts = this.ts, score = this.score;
+    while (i < tailTs.length || j < count) {
+      if (j >= count || (i < tailTs.length && tailTs[i] < bts[j])) {
+        ts[out] = tailTs[i];
+        score[out++] = tailScore[i++];
+      } else if (i >= tailTs.length || bts[j] < tailTs[i]) {
+        ts[out] = bts[j];
+        score[out++] = bscore[j++];
+        result.inserted++;
+      } else {
+        if (Object.is(tailScore[i], bscore[j])) result.duplicates++;
+        else result.updated++;
+        ts[out] = bts[j];
+        score[out++] = bscore[j++];
+        i++;
+      }
+    }
+    this.length = out;
+    if (result.inserted === 0 && result.updated === 0) return result;
+    this.#rebuildPrefix(k);
+    return result;
+  }
+
+  /** Drops points with ts < cutoffMs; returns how many. Rebuilds the prefix sums with a fresh shift. */
+  evictBefore(cutoffMs: number): number {
+    const drop = lowerBound(this.ts, this.length, cutoffMs);
+    if (drop === 0) return 0;
+    const keep = this.length - drop;
+    this.ts.copyWithin(0, drop, this.length);
+    this.score.copyWithin(0, drop, this.length);
+    this.length = keep;
+    if (keep > INITIAL_CAPACITY && keep * 4 < this.capacity) this.#resize(Math.ceil(keep * GROWTH));
+    this.#rebuildPrefix(0);
+    return drop;
+  }
+}
+
+/**
+ * Sorts a batch by timestamp (stable) and keeps the last copy of each timestamp.
+ * Returns the unique columns and how many later copies replaced (updated) or repeated (duplicate) earlier ones.
+ */
+export function dedupeBatch(
+  ts: Float64Array,
+  score: Float64Array,
+): { ts: Float64Array; score: Float64Array; count: number; updated: number; duplicates: number } {
+  const n = ts.length;
+  let sorted = true;
+  for (let i = 1; i < n; i++) {
+    if (ts[i] < ts[i - 1]) {
+      sorted = false;
+      break;
+    }
+  }
+  let sts = ts, sscore = score;
+  if (!sorted) {
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    // Stable: ties keep input order, so the later copy comes last.
+    order.sort((x, y) => ts[x] - ts[y] || x - y);
+    sts = new Float64Array(n);
+    sscore = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      sts[i] = ts[order[i]];
+      sscore[i] = score[order[i]];
+    }
+  }
+  let updated = 0, duplicates = 0, out = 0;
+  const uts = sorted ? new Float64Array(n) : sts;
+  const uscore = sorted ? new Float64Array(n) : sscore;
+  for (let i = 0; i < n; i++) {
+    if (out > 0 && uts[out - 1] === sts[i]) {
+      if (Object.is(uscore[out - 1], sscore[i])) duplicates++;
+      else updated++;
+      uscore[out - 1] = sscore[i];
+    } else {
+      uts[out] = sts[i];
+      uscore[out++] = sscore[i];
+    }
+  }
+  return { ts: uts, score: uscore, count: out, updated, duplicates };
+}
+
+/** All held points, by signal. Applying a batch is synchronous, so readers never see half of one. */
+export class PointStore {
+  #series = new Map<string, Series>();
+
+  /** Number of points held across all signals. */
+  get size(): number {
+    let total = 0;
+    for (const s of this.#series.values()) total += s.length;
+    return total;
+  }
+
+  has(signal: string): boolean {
+    return (this.#series.get(signal)?.length ?? 0) > 0;
+  }
+
+  /** Adds points; duplicates by (signal, ts) keep the later copy. */
+  apply(points: readonly PointInput[]): ApplyResult {
+    const bySignal = new Map<string, { ts: number[]; score: number[] }>();
+    for (const p of points) {
+      let group = bySignal.get(p.signal);
+      if (!group) bySignal.set(p.signal, group = { ts: [], score: [] });
+      group.ts.push(p.ts);
+      group.score.push(p.score);
+    }
+    const total: ApplyResult = { inserted: 0, updated: 0, duplicates: 0 };
+    for (const [signal, group] of bySignal) {
+      const r = this.applyColumns(signal, Float64Array.from(group.ts), Float64Array.from(group.score));
+      total.inserted += r.inserted;
+      total.updated += r.updated;
+      total.duplicates += r.duplicates;
+    }
+    return total;
+  }
+
+  /** Adds one signal's points given as columns (any order, duplicates allowed). */
+  applyColumns(signal: string, ts: Float64Array, score: Float64Array): ApplyResult {
+    const batch = dedupeBatch(ts, score);
+    let series = this.#series.get(signal);
+    if (!series) this.#series.set(signal, series = new Series());
+    const merged = series.merge(batch.ts, batch.score, batch.count);
+    return {
+      inserted: merged.inserted,
+      updated: merged.updated + batch.updated,
+      duplicates: merged.duplicates + batch.duplicates,
+    };
+  }
+
+  /** Statistics of the window (startExclusiveMs, endInclusiveMs] for one signal, or pooled when undefined. */
+  window(signal: string | undefined, startExclusiveMs: number, endInclusiveMs: number): WindowStats {
+    const list = signal === undefined
+      ? [...this.#series.values()]
+      : [this.#series.get(signal)].filter((s) => s);
+    let moments: Moments = { ...EMPTY_MOMENTS };
+    let oldestMs: number | null = null;
+    let newestMs: number | null = null;
+    const ranges: [Series, number, number][] = [];
+    for (const series of list as Series[]) {
+      const [a, b] = series.range(startExclusiveMs, endInclusiveMs);
+      if (b <= a) continue;
+      ranges.push([series, a, b]);
+      moments = combineMoments(moments, series.moments(a, b));
+      oldestMs = oldestMs === null ? series.ts[a] : Math.min(oldestMs, series.ts[a]);
+      newestMs = newestMs === null ? series.ts[b - 1] : Math.max(newestMs, series.ts[b - 1]);
+    }
+    const allWithinUnitScale = moments.n > 0 &&
+      ranges.every(([series, a, b]) => series.allWithinUnitScale(a, b, moments.mean));
+    return { ...moments, oldestMs, newestMs, allWithinUnitScale };
+  }
+
+  /** The points of a window, oldest first (for inputs and exports). */
+  points(signal: string, startExclusiveMs: number, endInclusiveMs: number, limit = Infinity): PointInput[] {
+    const series = this.#series.get(signal);
+    if (!series) return [];
+    const [a, b] = series.range(startExclusiveMs, endInclusiveMs);
+    const from = Math.max(a, b - limit);
+    const out: PointInput[] = [];
+    for (let i = from; i < b; i++) out.push({ signal, ts: series.ts[i], score: series.score[i] });
+    return out;
+  }
+
+  signals(): SignalInfo[] {
+    const out: SignalInfo[] = [];
+    for (const [signal, s] of this.#series) {
+      if (s.length > 0) out.push({ signal, n: s.length, oldestMs: s.ts[0], newestMs: s.ts[s.length - 1] });
+    }
+    return out.sort((a, b) => a.signal.localeCompare(b.signal));
+  }
+
+  /** Newest timestamp across all signals, or null when empty. */
+  newestMs(): number | null {
+    let newest: number | null = null;
+    for (const s of this.#series.values()) {
+      if (s.length > 0) newest = newest === null ? s.ts[s.length - 1] : Math.max(newest, s.ts[s.length - 1]);
+    }
+    return newest;
+  }
+
+  /** Drops points older than cutoffMs in every signal; returns how many. */
+  evictBefore(cutoffMs: number): number {
+    let dropped = 0;
+    for (const [signal, s] of this.#series) {
+      dropped += s.evictBefore(cutoffMs);
+      if (s.length === 0) this.#series.delete(signal);
+    }
+    return dropped;
+  }
+}

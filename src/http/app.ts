@@ -1,0 +1,101 @@
+/**
+ * The HTTP API: `createApp(deps)` builds the Hono app from its dependencies (no I/O of its own), so tests call
+ * `app.request(...)` without a server.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { requestId } from "hono/request-id";
+import { HTTPException } from "hono/http-exception";
+import { getLogger } from "@logtape/logtape";
+import type { Config } from "../config.ts";
+import type { PointStore } from "../core/point_store.ts";
+import { WindowError } from "../core/window.ts";
+import type { IngestCycle } from "../schemas.ts";
+import type { SourceKind } from "../ingest/source.ts";
+import { bearerToken, requestLog } from "./middleware.ts";
+import { problemBody, ProblemError, problemResponse } from "./problem.ts";
+import { RequestStats } from "./request_stats.ts";
+import { coherenceRoutes } from "./coherence_routes.ts";
+import { systemRoutes } from "./system_routes.ts";
+
+const log = getLogger(["coherence", "http"]);
+
+/** What the ingest side tells the API. */
+export interface IngestView {
+  cycles(): IngestCycle[];
+  coverageStartMs(): number | null;
+  lastSuccessAtMs(): number | null;
+}
+
+export interface AppDeps {
+  config: Config;
+  store: PointStore;
+  ingest: IngestView;
+  source: { kind: SourceKind; location: string; replay: boolean };
+  startedAtMs: number;
+  now?: () => number;
+  requestStats?: RequestStats;
+}
+
+export type AppEnv = { Variables: { requestId: string } };
+
+export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
+  const stats = deps.requestStats ?? new RequestStats();
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: invalidQueryHook });
+
+  app.use(requestId({ headerName: "X-Request-ID" }));
+  app.use(requestLog({ stats }));
+  if (deps.config.apiToken) app.use(bearerToken({ token: deps.config.apiToken }));
+
+  app.route("/", systemRoutes({ ...deps, requestStats: stats }));
+  app.route("/coherence", coherenceRoutes(deps));
+
+  app.notFound((c) =>
+    problemResponse(
+      c,
+      problemBody("not-found", `No route for ${c.req.method} ${c.req.path}`, {
+        requestId: c.get("requestId"),
+      }),
+    )
+  );
+  app.onError((error, c) => {
+    const requestId = c.get("requestId");
+    if (error instanceof ProblemError) {
+      const headers: Record<string, string> = error.kind === "unauthorized"
+        ? { "WWW-Authenticate": 'Bearer realm="coherence-engine"' }
+        : {};
+      return problemResponse(c, problemBody(error.kind, error.message, { requestId }), headers);
+    }
+    if (error instanceof WindowError) {
+      return problemResponse(c, problemBody("invalid-window", error.message, { requestId }));
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      const kind = error.status === 404
+        ? "not-found"
+        : error.status === 401
+        ? "unauthorized"
+        : "invalid-parameter";
+      const body = problemBody(kind, error.message || "Bad request", { requestId });
+      return problemResponse(c, { ...body, status: error.status });
+    }
+    log.error("unhandled error", {
+      method: c.req.method,
+      path: c.req.path,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+    return problemResponse(
+      c,
+      problemBody("internal", "The service failed to answer; the error is logged", { requestId }),
+    );
+  });
+  return app;
+}
+
+/** Turns a zod query validation failure into a 400 problem naming the parameter. */
+function invalidQueryHook(
+  result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } },
+): void {
+  if (result.success || !result.error) return;
+  const issue = result.error.issues[0];
+  const name = String(issue.path[0] ?? "query");
+  throw new ProblemError("invalid-parameter", `Query parameter "${name}" is not valid: ${issue.message}`);
+}

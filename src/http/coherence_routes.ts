@@ -1,0 +1,148 @@
+/** `/coherence/*`: metrics, predict and signals. */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { getLogger } from "@logtape/logtape";
+import { buildReport, toRfc3339 } from "../core/report.ts";
+import { parseWindow } from "../core/window.ts";
+import { parseTimestamp } from "../ingest/normalize.ts";
+import { MetricsResponseSchema, ProblemSchema, SignalsResponseSchema } from "../schemas.ts";
+import type { AppDeps, AppEnv } from "./app.ts";
+import { round3 } from "./middleware.ts";
+import { ProblemError } from "./problem.ts";
+
+const log = getLogger(["coherence", "metrics"]);
+
+/** Signal names that mean "all signals pooled". */
+const POOLED = "*";
+
+export const MetricsQuerySchema = z.object({
+  window: z.string().max(32, { error: "at most 32 characters" }).optional().openapi({
+    example: "1h",
+    description:
+      "Window length: 30s, 5m, 1h, 24h, 7d or plain seconds (default: the first of DEFAULT_WINDOWS)",
+  }),
+  signal: z.string().max(200, { error: "at most 200 characters" }).optional().openapi({
+    example: "alpha",
+    description: 'One signal; omit (or "*") to pool all signals',
+  }),
+  end: z.string().max(64, { error: "at most 64 characters" }).optional().openapi({
+    example: "2025-10-29T17:43:00Z",
+    description:
+      "Window end, RFC 3339 or epoch seconds/milliseconds (default: now); the window is (end − window, end]",
+  }),
+});
+
+const problems = {
+  400: { content: { "application/problem+json": { schema: ProblemSchema } }, description: "Invalid query" },
+  404: { content: { "application/problem+json": { schema: ProblemSchema } }, description: "Unknown signal" },
+};
+
+function metricsRoute(path: string, summary: string) {
+  return createRoute({
+    method: "get",
+    path,
+    summary,
+    request: { query: MetricsQuerySchema },
+    responses: {
+      200: { content: { "application/json": { schema: MetricsResponseSchema } }, description: summary },
+      ...problems,
+    },
+  });
+}
+
+const signalsRoute = createRoute({
+  method: "get",
+  path: "/signals",
+  summary: "Known signals with their point counts and newest timestamps",
+  responses: {
+    200: { content: { "application/json": { schema: SignalsResponseSchema } }, description: "Signals" },
+  },
+});
+
+export function coherenceRoutes(deps: AppDeps): OpenAPIHono<AppEnv> {
+  const { config, store, ingest, source } = deps;
+  const now = deps.now ?? Date.now;
+  const app = new OpenAPIHono<AppEnv>();
+
+  function parseEnd(text: string): number {
+    const trimmed = text.trim();
+    const value = /^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : trimmed;
+    const ms = parseTimestamp(value);
+    if (ms === null) {
+      throw new ProblemError(
+        "invalid-end",
+        `Cannot parse end "${text}": expected an RFC 3339 date-time such as 2025-10-29T17:43:00Z, or epoch seconds or milliseconds`,
+      );
+    }
+    return ms;
+  }
+
+  function compute(query: z.infer<typeof MetricsQuerySchema>, method?: string) {
+    const started = performance.now();
+    const windowSec = query.window === undefined ? config.windows[0] : parseWindow(query.window, {
+      maxSec: config.maxWindowSec,
+    });
+    const endMs = query.end === undefined ? now() : parseEnd(query.end);
+    const requested = query.signal?.trim();
+    const pooled = requested === undefined || requested === "" || requested === POOLED;
+    if (!pooled && !store.has(requested)) {
+      const known = store.signals().map((s) => s.signal);
+      const list = known.length === 0
+        ? "none yet"
+        : known.slice(0, 20).join(", ") + (known.length > 20 ? ", …" : "");
+      throw new ProblemError("unknown-signal", `Unknown signal "${requested}": known signals are ${list}`);
+    }
+    const signal = pooled ? POOLED : requested;
+    const stats = store.window(pooled ? undefined : signal, endMs - windowSec * 1000, endMs);
+    const report = buildReport({
+      signal,
+      windowSec,
+      endMs,
+      stats,
+      source: source.kind,
+      thresholds: config.thresholds,
+      engineVersion: config.engineVersion,
+      staleAfterSec: config.staleAfterSec,
+      minSamples: config.minSamples,
+      coverageStartMs: ingest.coverageStartMs(),
+      method,
+    });
+    report.meta.latency_ms = round3(performance.now() - started);
+    log.info("metrics computed", {
+      signal,
+      windowSec,
+      end: report.timestamp,
+      n: report.n,
+      mean: report.coherenceMean,
+      stdev: report.stdev,
+      volatilityIndex: report.volatilityIndex,
+      risk: report.predictedDriftRisk,
+      latencyMs: report.meta.latency_ms,
+    });
+    return report;
+  }
+
+  app.openapi(metricsRoute("/metrics", "Coherence metrics for one window"), (c) => {
+    return c.json(compute(c.req.valid("query")), 200);
+  });
+
+  app.openapi(
+    metricsRoute("/predict", "Drift risk forecast (v0.1: the current window's risk)"),
+    (c) =>
+      c.json(
+        compute(c.req.valid("query"), "v0.1 forecast: the current window's mean/stdev rule-based risk"),
+        200,
+      ),
+  );
+
+  app.openapi(signalsRoute, (c) => {
+    const signals = store.signals().map((s) => ({
+      signal: s.signal,
+      n: s.n,
+      oldest: toRfc3339(s.oldestMs),
+      newest: toRfc3339(s.newestMs),
+    }));
+    return c.json({ signals, count: signals.length }, 200);
+  });
+
+  return app;
+}

@@ -1,0 +1,434 @@
+/**
+ * The live Darshan source: pulls `GET {baseUrl}/signals/summary` page by page, retries what is worth
+ * retrying, and normalises the records. The contract it assumes is written down in docs/UPSTREAM.md.
+ *
+ * Retries follow std's `retry()` shape: an explicit {@linkcode isRetriable}, exponential backoff with full
+ * jitter ({@linkcode backoffMs}), an `AbortSignal`, and a final {@linkcode UpstreamError} whose `cause` is the
+ * last failure. The API key goes in the `Authorization` header only: never in a URL, a log line or an error.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { type Dialect, DIALECTS, pick } from "./dialect.ts";
+import { type NormalizedPoint, normalizeRecords, recordsOf } from "./normalize.ts";
+import { emptyStats, type PullOptions, type PullStats, type Source } from "./source.ts";
+
+const log = getLogger(["coherence", "ingest"]);
+
+/** The path of the one upstream endpoint, below the base URL. */
+export const SUMMARY_PATH = "/signals/summary";
+
+/** Options for {@linkcode createDarshanClient}. */
+export interface DarshanClientOptions {
+  /** Base URL of the Darshan API, e.g. `https://darshan.example.com/api`. */
+  baseUrl: string;
+  /** Bearer token; sent in the `Authorization` header only. */
+  apiKey: string;
+  /** Records per page (`page_size`). Default 1000. */
+  pageSize?: number;
+  /** Per-request timeout in ms, covering the response body too. Default 10 000. */
+  timeoutMs?: number;
+  /** Retries per page after the first attempt. Default 5. */
+  maxRetries?: number;
+  /** Backoff base in ms. Default 250. */
+  retryBaseMs?: number;
+  /** Backoff cap in ms. Default 30 000. */
+  retryCapMs?: number;
+  /** Longest `Retry-After` wait honoured, in ms. Default 60 000. */
+  retryAfterCapMs?: number;
+  /** Guard against an upstream that never stops paging. Default 10 000 pages. */
+  maxPages?: number;
+  /** Query, body and record names. Default {@linkcode DIALECTS.darshan}. */
+  dialect?: Dialect;
+  fetch?: typeof globalThis.fetch;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+  now?: () => number;
+}
+
+/** {@linkcode PullStats} plus the figures only this client produces. */
+export interface DarshanPullStats extends PullStats {
+  /**
+   * Times the loop guard stopped paging: a cursor came back that was already followed, or a page-number API
+   * pointed back at a page already fetched. 0 or 1 per pull.
+   */
+  loopGuardStops: number;
+  /** Valid records outside `(fromMs, toMs]` that the upstream sent anyway; dropped. */
+  outOfWindow: number;
+}
+
+/** A {@linkcode Source} backed by the Darshan API. */
+export interface DarshanSource extends Source {
+  readonly kind: "darshan_api";
+  pull(
+    fromMs: number,
+    toMs: number,
+    options: PullOptions,
+  ): Promise<{ points: NormalizedPoint[]; stats: DarshanPullStats }>;
+}
+
+/** Options for {@linkcode backoffMs}. */
+export interface BackoffOptions {
+  baseMs: number;
+  capMs: number;
+  random: () => number;
+}
+
+/** Exponential backoff with full jitter: `random() * min(cap, base * 2^attempt)`; attempt 0 is the first retry. */
+export function backoffMs(attempt: number, { baseMs, capMs, random }: BackoffOptions): number {
+  return random() * Math.min(capMs, baseMs * 2 ** attempt);
+}
+
+/** A 200 response whose body is not JSON or carries no data array. */
+export class MalformedBodyError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "MalformedBodyError";
+  }
+}
+
+/**
+ * Whether a failed attempt is worth another: network errors (`TypeError` from fetch), timeouts
+ * (`TimeoutError`), malformed bodies, 5xx and 429 responses. Everything else (401, 403, other 4xx, a
+ * caller's abort) fails at once.
+ */
+export function isRetriable(failure: unknown): boolean {
+  if (failure instanceof Response) return failure.status >= 500 || failure.status === 429;
+  if (failure instanceof MalformedBodyError) return true;
+  if (failure instanceof DOMException) return failure.name === "TimeoutError";
+  return failure instanceof TypeError;
+}
+
+/** The final failure of a pull: names the status and the URL path, never the key. */
+export class UpstreamError extends Error {
+  /** HTTP status of the last response, when there was one. */
+  readonly status?: number;
+  /** Path of the request that failed, e.g. `/signals/summary`. */
+  readonly path: string;
+  /** Attempts made for the failing page. */
+  readonly attempts: number;
+  constructor(
+    message: string,
+    options: { status?: number; path: string; attempts: number; cause?: unknown },
+  ) {
+    super(message, { cause: options.cause });
+    this.name = "UpstreamError";
+    this.status = options.status;
+    this.path = options.path;
+    this.attempts = options.attempts;
+  }
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  409: "Conflict",
+  410: "Gone",
+  422: "Unprocessable Content",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+function describeStatus(response: Response): string {
+  const text = response.statusText || STATUS_TEXT[response.status] || "";
+  return text ? `${response.status} ${text}` : String(response.status);
+}
+
+/**
+ * Parses a `Retry-After` value (delta-seconds or an HTTP-date) into a wait in ms, not below 0; null when
+ * absent or unparsable.
+ */
+export function parseRetryAfter(value: string | null, nowMs: number): number | null {
+  if (value === null) return null;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isFinite(date) ? Math.max(0, date - nowMs) : null;
+}
+
+function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** `https://user:pw@host/api/` → `https://host/api`: safe to show. */
+function safeLocation(url: URL): string {
+  const copy = new URL(url);
+  copy.username = "";
+  copy.password = "";
+  copy.search = "";
+  copy.hash = "";
+  return copy.href.replace(/\/+$/, "");
+}
+
+function positiveInt(name: string, value: number, min = 1): number {
+  if (!Number.isInteger(value) || value < min) {
+    throw new RangeError(`Cannot create Darshan client: ${name} must be an integer ≥ ${min}, got ${value}`);
+  }
+  return value;
+}
+
+/** The next cursor of a body: a non-empty string or a finite number, else null. */
+function cursorOf(body: Record<string, unknown>, names: readonly string[]): string | null {
+  const value = pick(body, names);
+  if (typeof value === "string" && value !== "") return value;
+  if (typeof value === "number" && Number.isFinite(value)) return String(value);
+  return null;
+}
+
+function numberOf(body: Record<string, unknown>, names: readonly string[]): number | null {
+  const value = pick(body, names);
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
+
+/** What one successful page said about the next one. */
+type Next = { cursor: string } | { page: number } | null;
+
+/**
+ * Creates the Darshan API source. Nothing happens until `pull()`.
+ *
+ * @example
+ * ```ts
+ * const source = createDarshanClient({ baseUrl: "https://darshan.example.com", apiKey: key });
+ * const { points, stats } = await source.pull(Date.now() - 3_600_000, Date.now(), { requestId: "r1" });
+ * ```
+ */
+export function createDarshanClient(options: DarshanClientOptions): DarshanSource {
+  const {
+    apiKey,
+    pageSize = 1000,
+    timeoutMs = 10_000,
+    maxRetries = 5,
+    retryBaseMs = 250,
+    retryCapMs = 30_000,
+    retryAfterCapMs = 60_000,
+    maxPages = 10_000,
+    dialect = DIALECTS.darshan,
+    fetch = globalThis.fetch,
+    sleep = defaultSleep,
+    random = Math.random,
+    now = Date.now,
+  } = options;
+  let base: URL;
+  try {
+    base = new URL(options.baseUrl);
+  } catch (cause) {
+    throw new TypeError(`Cannot create Darshan client: baseUrl "${options.baseUrl}" is not a URL`, { cause });
+  }
+  positiveInt("pageSize", pageSize);
+  positiveInt("timeoutMs", timeoutMs);
+  positiveInt("maxRetries", maxRetries, 0);
+  positiveInt("maxPages", maxPages);
+  const location = safeLocation(base);
+  const endpoint = new URL(location + SUMMARY_PATH);
+  const path = endpoint.pathname;
+  const maxAttempts = maxRetries + 1;
+
+  /** Never let the key through, whatever an underlying error message says. */
+  const redact = (text: string) => apiKey ? text.replaceAll(apiKey, "[redacted]") : text;
+
+  function finalError(failure: unknown, attempts: number): UpstreamError {
+    const tries = attempts === 1 ? "1 attempt" : `${attempts} attempts`;
+    let message: string;
+    let status: number | undefined;
+    if (failure instanceof Response) {
+      status = failure.status;
+      const what = `${describeStatus(failure)} from ${path}`;
+      if (status === 401 || status === 403) {
+        message = `Darshan upstream refused the request: ${what} (check DARSHAN_API_KEY)`;
+      } else if (status === 429) {
+        message = `Darshan upstream kept rate-limiting after ${tries}: ${what}`;
+      } else if (status >= 500) {
+        message = `Darshan upstream failed after ${tries}: ${what}`;
+      } else {
+        message = `Darshan upstream rejected the request: ${what}`;
+      }
+    } else if (failure instanceof MalformedBodyError) {
+      message = `Darshan upstream sent a malformed body from ${path} after ${tries}: ${failure.message}`;
+    } else if (failure instanceof DOMException && failure.name === "TimeoutError") {
+      message = `Darshan upstream timed out after ${timeoutMs} ms on ${path} (${tries})`;
+    } else {
+      const detail = failure instanceof Error ? failure.message : String(failure);
+      message = `Cannot reach Darshan upstream at ${path} after ${tries}: ${detail}`;
+    }
+    return new UpstreamError(redact(message), { status, path, attempts, cause: failure });
+  }
+
+  /** One attempt: the parsed body, or throws / returns the failure (a Response for a bad status). */
+  async function attempt(
+    url: URL,
+    requestId: string,
+    signal: AbortSignal | undefined,
+  ): Promise<{ body: unknown; records: unknown[]; status: number } | { failure: unknown }> {
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () => timeout.abort(new DOMException(`Timed out after ${timeoutMs} ms`, "TimeoutError")),
+      timeoutMs,
+    );
+    const combined = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
+    try {
+      const response = await fetch(url, {
+        headers: {
+          Authorization: `Bearer ${apiKey}`,
+          Accept: "application/json",
+          "X-Request-ID": requestId,
+        },
+        signal: combined,
+      });
+      if (!response.ok) {
+        await response.body?.cancel().catch(() => {});
+        return { failure: response };
+      }
+      let body: unknown;
+      try {
+        body = await response.json();
+      } catch (cause) {
+        if (combined.aborted) throw cause;
+        throw new MalformedBodyError("expected a JSON body", { cause });
+      }
+      const records = recordsOf(body, dialect);
+      if (records === null) {
+        throw new MalformedBodyError(`expected JSON with a "${dialect.body.data[0]}" array`);
+      }
+      return { body, records, status: response.status };
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (timeout.signal.aborted) return { failure: timeout.signal.reason };
+      return { failure: error };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function pull(fromMs: number, toMs: number, { requestId, signal }: PullOptions) {
+    const stats: DarshanPullStats = { ...emptyStats(), loopGuardStops: 0, outOfWindow: 0 };
+    const points: NormalizedPoint[] = [];
+    /** Cursors and page numbers already followed (`c:<cursor>`, `p:<page>`): the loop guard. */
+    const followed = new Set<string>();
+    let next: Next = null;
+
+    for (let page = 1; page <= maxPages; page++) {
+      const url = new URL(endpoint);
+      const q = dialect.params;
+      url.searchParams.set(q.from, new Date(fromMs).toISOString());
+      url.searchParams.set(q.to, new Date(toMs).toISOString());
+      url.searchParams.set(q.pageSize, String(pageSize));
+      if (next && "cursor" in next) url.searchParams.set(q.cursor, next.cursor);
+      if (next && "page" in next) url.searchParams.set(q.page, String(next.page));
+
+      let result: { body: unknown; records: unknown[]; status: number } | undefined;
+      for (let attemptNo = 1; result === undefined; attemptNo++) {
+        signal?.throwIfAborted();
+        const started = now();
+        const outcome = await attempt(url, requestId, signal);
+        stats.upstreamLatencyMs += now() - started;
+        if (!("failure" in outcome)) {
+          result = outcome;
+          break;
+        }
+        const { failure } = outcome;
+        const status = failure instanceof Response ? failure.status : undefined;
+        if (!isRetriable(failure) || attemptNo >= maxAttempts) {
+          log.warn("Giving up on page {page} after attempt {attempt} (status {status})", {
+            page,
+            attempt: attemptNo,
+            status: status ?? null,
+          });
+          throw finalError(failure, attemptNo);
+        }
+        let waitMs = backoffMs(attemptNo - 1, { baseMs: retryBaseMs, capMs: retryCapMs, random });
+        if (failure instanceof Response && failure.status === 429) {
+          const retryAfter = parseRetryAfter(failure.headers.get("Retry-After"), now());
+          if (retryAfter !== null) {
+            waitMs = Math.min(retryAfter, retryAfterCapMs);
+            stats.retryAfterWaitsMs.push(waitMs);
+          }
+        }
+        stats.retries++;
+        log.warn("Retrying page {page} (attempt {attempt}, status {status}) in {waitMs} ms", {
+          page,
+          attempt: attemptNo,
+          status: status ?? null,
+          reason: failure instanceof Error || failure instanceof DOMException ? failure.name : "http_status",
+          waitMs,
+        });
+        await sleep(waitMs, signal);
+      }
+
+      stats.pages++;
+      const { body, records, status } = result;
+      stats.received += records.length;
+      const normalized = normalizeRecords(records, dialect);
+      for (const [reason, count] of Object.entries(normalized.rejected)) {
+        const key = reason as keyof typeof normalized.rejected;
+        stats.rejected[key] = (stats.rejected[key] ?? 0) + (count ?? 0);
+      }
+      for (const point of normalized.points) {
+        if (point.ts > fromMs && point.ts <= toMs) points.push(point);
+        else stats.outOfWindow++;
+      }
+      log.debug("Fetched page {page}: {records} records (status {status})", {
+        page,
+        records: records.length,
+        status,
+      });
+
+      if (records.length === 0) break;
+      next = nextOf(body, next && "page" in next ? next.page : page);
+      if (next === null) break;
+      const key = "cursor" in next ? `c:${next.cursor}` : `p:${next.page}`;
+      if (followed.has(key)) {
+        stats.loopGuardStops++;
+        log.warn("Stopping at page {page}: the upstream pointed back at a page already fetched", { page });
+        break;
+      }
+      followed.add(key);
+      if (page === maxPages) {
+        log.warn("Stopping at page {page}: the page limit was reached", { page });
+      }
+    }
+    log.info("Pulled {records} records in {pages} pages ({retries} retries)", {
+      records: points.length,
+      pages: stats.pages,
+      retries: stats.retries,
+      latencyMs: stats.upstreamLatencyMs,
+    });
+    return { points, stats };
+  }
+
+  /**
+   * Cursor first; else page numbers with `has_more` or `total_pages`: the next page is the echoed `page` + 1
+   * (so 0-based APIs work when they echo), or this request's number + 1 counting the first as 1; else done.
+   */
+  function nextOf(body: unknown, current: number): Next {
+    if (typeof body !== "object" || body === null || Array.isArray(body)) return null;
+    const b = body as Record<string, unknown>;
+    const cursor = cursorOf(b, dialect.body.nextCursor);
+    if (cursor !== null) return { cursor };
+    const served = numberOf(b, dialect.body.page) ?? current;
+    const hasMore = pick(b, dialect.body.hasMore);
+    if (typeof hasMore === "boolean") return hasMore ? { page: served + 1 } : null;
+    const totalPages = numberOf(b, dialect.body.totalPages);
+    if (totalPages !== null) return served + 1 <= totalPages ? { page: served + 1 } : null;
+    return null;
+  }
+
+  return { kind: "darshan_api", location, pull };
+}

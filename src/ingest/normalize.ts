@@ -1,0 +1,143 @@
+/**
+ * Upstream records → held points. Validates with zod, resolves the dialect's field aliases, and counts what
+ * it skips by reason; a bad record is never fatal. Scores are kept exactly as received (64-bit floats).
+ */
+import { z } from "zod";
+import { type Dialect, DIALECTS, pick } from "./dialect.ts";
+
+export type RejectReason =
+  | "not_an_object"
+  | "invalid_signal"
+  | "missing_score"
+  | "invalid_score"
+  | "score_out_of_range"
+  | "missing_timestamp"
+  | "invalid_timestamp";
+
+export interface NormalizedPoint {
+  signal: string;
+  /** Epoch milliseconds (integer). */
+  ts: number;
+  score: number;
+  agentStates?: Record<string, number>;
+  eventCount?: number;
+}
+
+export interface NormalizeResult {
+  points: NormalizedPoint[];
+  rejected: Partial<Record<RejectReason, number>>;
+  rejectedTotal: number;
+}
+
+/** RFC 3339 date-time with a zone (Z or ±hh:mm); fractional seconds allowed. */
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+/** Largest epoch ms a JavaScript Date can hold; beyond it `new Date(ms).toISOString()` throws. */
+const MAX_DATE_MS = 8.64e15;
+/** Epoch numbers above this are milliseconds, below seconds (1e11 s is the year 5138; 1e11 ms is 1973). */
+export const EPOCH_MS_THRESHOLD = 1e11;
+
+/** Parses an RFC 3339 string or epoch seconds/milliseconds into integer epoch ms; null when invalid. */
+export function parseTimestamp(value: unknown): number | null {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value) || value < 0) return null;
+    const ms = Math.round(value > EPOCH_MS_THRESHOLD ? value : value * 1000);
+    return ms <= MAX_DATE_MS ? ms : null;
+  }
+  if (typeof value !== "string") return null;
+  const match = RFC3339.exec(value);
+  if (match === null) return null;
+  // Date.parse rolls impossible dates over (2025-02-30 → 2 March) and accepts hour 24; RFC 3339 allows neither.
+  const [year, month, day, hour] = match.slice(1, 5).map(Number);
+  if (hour > 23 || day > daysInMonth(year, month)) return null;
+  const ms = Date.parse(value.replace(" ", "T"));
+  return Number.isFinite(ms) ? ms : null;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+const Score = z.number({
+  error: (issue) => issue.input === undefined || issue.input === null ? "missing_score" : "invalid_score",
+}).min(0, { error: "score_out_of_range" }).max(100, { error: "score_out_of_range" });
+
+const Timestamp = z.unknown().transform((value, ctx) => {
+  const ms = value === undefined || value === null ? undefined : parseTimestamp(value);
+  if (ms === undefined || ms === null) {
+    ctx.addIssue({ code: "custom", message: ms === undefined ? "missing_timestamp" : "invalid_timestamp" });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** A record after alias resolution, before conversion. */
+export const CanonicalRecordSchema = z.object({
+  signal: z.string({ error: "invalid_signal" }).min(1, { error: "invalid_signal" }).max(200, {
+    error: "invalid_signal",
+  }),
+  ts: Timestamp,
+  score: Score,
+  agentStates: z.record(z.string(), z.number()).optional().catch(undefined),
+  eventCount: z.number().int().nonnegative().optional().catch(undefined),
+});
+
+/** Normalises one raw record, or returns the reason it was skipped. */
+export function normalizeRecord(
+  raw: unknown,
+  dialect: Dialect = DIALECTS.darshan,
+): { ok: true; point: NormalizedPoint } | { ok: false; reason: RejectReason } {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    return { ok: false, reason: "not_an_object" };
+  }
+  const obj = raw as Record<string, unknown>;
+  const f = dialect.record;
+  const canonical = {
+    signal: pick(obj, f.signal) ?? dialect.defaultSignal,
+    ts: pick(obj, f.timestamp),
+    score: pick(obj, f.score),
+    agentStates: pick(obj, f.agentStates),
+    eventCount: pick(obj, f.eventCount),
+  };
+  const parsed = CanonicalRecordSchema.safeParse(canonical);
+  if (!parsed.success) return { ok: false, reason: parsed.error.issues[0].message as RejectReason };
+  const { agentStates, eventCount, ...point } = parsed.data;
+  return {
+    ok: true,
+    point: {
+      ...point,
+      ...(agentStates !== undefined ? { agentStates } : {}),
+      ...(eventCount !== undefined ? { eventCount } : {}),
+    },
+  };
+}
+
+/** Normalises a list of raw records; invalid ones are skipped and counted by reason. */
+export function normalizeRecords(
+  raw: readonly unknown[],
+  dialect: Dialect = DIALECTS.darshan,
+): NormalizeResult {
+  const points: NormalizedPoint[] = [];
+  const rejected: NormalizeResult["rejected"] = {};
+  let rejectedTotal = 0;
+  for (const item of raw) {
+    const r = normalizeRecord(item, dialect);
+    if (r.ok) points.push(r.point);
+    else {
+      rejected[r.reason] = (rejected[r.reason] ?? 0) + 1;
+      rejectedTotal++;
+    }
+  }
+  return { points, rejected, rejectedTotal };
+}
+
+/**
+ * The records of a response body: `{ "data": [...] }` in the dialect's field, or a bare array.
+ * Returns null when the body has neither shape (a malformed body).
+ */
+export function recordsOf(body: unknown, dialect: Dialect = DIALECTS.darshan): unknown[] | null {
+  if (Array.isArray(body)) return body;
+  if (typeof body !== "object" || body === null) return null;
+  const data = pick(body as Record<string, unknown>, dialect.body.data);
+  return Array.isArray(data) ? data : null;
+}

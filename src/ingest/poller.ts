@@ -1,0 +1,185 @@
+/**
+ * The ingest loop: pulls from a `Source` into the `PointStore`, one cycle at a time, and records each cycle's
+ * provenance. The first cycle backfills the largest configured window; later cycles pull
+ * (newest held − overlap, now]. A failed cycle keeps everything held and the next cycle retries.
+ */
+import { getLogger, withContext } from "@logtape/logtape";
+import type { PointStore } from "../core/point_store.ts";
+import { toRfc3339 } from "../core/report.ts";
+import type { IngestCycle } from "../schemas.ts";
+import type { Source } from "./source.ts";
+
+const log = getLogger(["coherence", "ingest"]);
+
+export interface PollerOptions {
+  source: Source;
+  store: PointStore;
+  /** Largest configured window, seconds: the backfill span and the retention of held points. */
+  maxWindowSec: number;
+  /** How far each incremental pull reaches back before the newest held point, seconds. */
+  overlapSec: number;
+  intervalSec: number;
+  /** Cycles kept for /status. */
+  keepCycles?: number;
+  now?: () => number;
+  newRequestId?: () => string;
+  /** Called after every cycle (ok or not), e.g. to write snapshots. Errors are logged, never fatal. */
+  onCycle?: (cycle: IngestCycle) => void | Promise<void>;
+  setTimeout?: (fn: () => void, ms: number) => unknown;
+  clearTimeout?: (id: never) => void;
+}
+
+export interface Poller {
+  /** Runs one cycle now (waits for a running one first: cycles never overlap). */
+  runCycle(): Promise<IngestCycle>;
+  /** Runs a cycle now and then every interval until stopped. */
+  start(): void;
+  /** Stops the schedule, aborts a pull in flight and waits for it to finish. */
+  stop(): Promise<void>;
+  /** The last cycles, newest last. */
+  cycles(): IngestCycle[];
+  /** Start of the span the held data covers (points before it were never pulled or were evicted); null before the first successful cycle or for unbounded sources. */
+  coverageStartMs(): number | null;
+  lastSuccessAtMs(): number | null;
+}
+
+export function createPoller(options: PollerOptions): Poller {
+  const {
+    source,
+    store,
+    maxWindowSec,
+    overlapSec,
+    intervalSec,
+    keepCycles = 10,
+    now = Date.now,
+    newRequestId = () => `ingest-${crypto.randomUUID()}`,
+    onCycle,
+    setTimeout: schedule = (fn, ms) => globalThis.setTimeout(fn, ms),
+    clearTimeout: unschedule = (id) => globalThis.clearTimeout(id),
+  } = options;
+  const history: IngestCycle[] = [];
+  /** Held points reach back this far after eviction; also the margin kept for late corrections. */
+  const retentionMs = (maxWindowSec + overlapSec) * 1000;
+  let backfilled = false;
+  let coverageStart: number | null = null;
+  let lastSuccess: number | null = null;
+  let running: Promise<IngestCycle> | null = null;
+  let timer: unknown = null;
+  let stopped = true;
+  let abort = new AbortController();
+
+  async function cycle(): Promise<IngestCycle> {
+    const requestId = newRequestId();
+    return await withContext({ requestId }, async () => {
+      const started = now();
+      const newest = store.newestMs();
+      const bounded = !source.unbounded;
+      const fromMs = !backfilled || newest === null
+        ? started - maxWindowSec * 1000
+        : newest - overlapSec * 1000;
+      const range = bounded ? { from: toRfc3339(fromMs), to: toRfc3339(started) } : null;
+      const record: IngestCycle = {
+        requestId,
+        startedAt: toRfc3339(started),
+        finishedAt: toRfc3339(started),
+        ok: false,
+        range,
+        durationMs: 0,
+        upstreamLatencyMs: 0,
+        pages: 0,
+        retries: 0,
+        retryAfterWaitsMs: [],
+        received: 0,
+        accepted: 0,
+        inserted: 0,
+        updated: 0,
+        duplicates: 0,
+        rejected: 0,
+        rejectedByReason: {},
+        evicted: 0,
+        error: null,
+      };
+      try {
+        const { points, stats } = await source.pull(fromMs, started, { requestId, signal: abort.signal });
+        // Applied in one synchronous step: readers never see part of a cycle.
+        const applied = store.apply(points);
+        const rejected = Object.values(stats.rejected).reduce((sum, n) => sum + (n ?? 0), 0);
+        Object.assign(record, {
+          ok: true,
+          pages: stats.pages,
+          retries: stats.retries,
+          retryAfterWaitsMs: stats.retryAfterWaitsMs,
+          upstreamLatencyMs: stats.upstreamLatencyMs,
+          received: stats.received,
+          accepted: points.length,
+          ...applied,
+          rejected,
+          rejectedByReason: stats.rejected,
+        });
+        if (bounded) {
+          const cutoff = started - retentionMs;
+          record.evicted = store.evictBefore(cutoff);
+          coverageStart = coverageStart === null ? fromMs : Math.max(coverageStart, cutoff);
+        }
+        backfilled = true;
+        lastSuccess = started;
+      } catch (error) {
+        record.error = error instanceof Error ? error.message : String(error);
+      }
+      const finished = now();
+      record.finishedAt = toRfc3339(finished);
+      record.durationMs = finished - started;
+      history.push(record);
+      if (history.length > keepCycles) history.splice(0, history.length - keepCycles);
+      const { rejectedByReason: _, retryAfterWaitsMs: __, ...line } = record;
+      if (record.ok) log.info("ingest cycle ok", { ...line, rejectedByReason: record.rejectedByReason });
+      else log.error("ingest cycle failed", { ...line });
+      if (onCycle) {
+        try {
+          await onCycle(record);
+        } catch (error) {
+          log.error("after-cycle hook failed", { error: (error as Error).message });
+        }
+      }
+      return record;
+    });
+  }
+
+  async function runCycle(): Promise<IngestCycle> {
+    while (running) await running.catch(() => {});
+    running = cycle();
+    try {
+      return await running;
+    } finally {
+      running = null;
+    }
+  }
+
+  function loop(): void {
+    timer = null;
+    if (stopped) return;
+    runCycle().finally(() => {
+      if (!stopped) timer = schedule(loop, intervalSec * 1000);
+    });
+  }
+
+  return {
+    runCycle,
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      abort = new AbortController();
+      loop();
+    },
+    async stop() {
+      stopped = true;
+      if (timer !== null) unschedule(timer as never);
+      timer = null;
+      abort.abort(new DOMException("ingest stopped", "AbortError"));
+      if (running) await running.catch(() => {});
+    },
+    cycles: () => [...history],
+    coverageStartMs: () => (source.unbounded ? null : coverageStart),
+    lastSuccessAtMs: () => lastSuccess,
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * Where points come from. The poller asks a source for the records in a time range; a source is the live
+ * Darshan API (`darshan_client.ts`) or a local mock file (`mock_source.ts`).
+ */
+import type { NormalizedPoint, RejectReason } from "./normalize.ts";
+
+export type SourceKind = "darshan_api" | "mock_replay" | "mock_file";
+
+/** What one pull did upstream: the provenance of a cycle's data. */
+export interface PullStats {
+  /** Pages fetched (successful responses). */
+  pages: number;
+  /** Attempts that were retried (network error, timeout, 5xx, 429, malformed body). */
+  retries: number;
+  /** Waits imposed by 429 Retry-After, in ms. */
+  retryAfterWaitsMs: number[];
+  /** Records received (valid or not). */
+  received: number;
+  /** Invalid records skipped, by reason. */
+  rejected: Partial<Record<RejectReason, number>>;
+  /** Sum of upstream response times, ms. */
+  upstreamLatencyMs: number;
+}
+
+export interface PullOptions {
+  /** Sent upstream as X-Request-ID. */
+  requestId: string;
+  signal?: AbortSignal;
+}
+
+export interface PullResult {
+  points: NormalizedPoint[];
+  stats: PullStats;
+}
+
+export interface Source {
+  readonly kind: SourceKind;
+  /** Where the data comes from, safe to show (a URL or a path; never a key). */
+  readonly location: string;
+  /**
+   * Records with fromMs < timestamp ≤ toMs. A source without a time window (`mock_file`) returns every record
+   * on its first pull and nothing after. Rejects on failure (after its own retries).
+   */
+  pull(fromMs: number, toMs: number, options: PullOptions): Promise<PullResult>;
+  /** True when the source ignores the pull window (no backfill window, no age-based eviction). */
+  readonly unbounded?: boolean;
+}
+
+export function emptyStats(): PullStats {
+  return { pages: 0, retries: 0, retryAfterWaitsMs: [], received: 0, rejected: {}, upstreamLatencyMs: 0 };
+}

@@ -1,0 +1,405 @@
+/**
+ * A mock Darshan `/signals/summary` upstream, shipped with the product: it serves a record list (a fixture
+ * or generated data) with bearer auth, both pagination styles, both dialects, and injectable faults, so the
+ * real client can be exercised end to end (`deno task mock-darshan`, see docs/UPSTREAM.md).
+ *
+ * Window semantics match ours: a record is served when `from < timestamp ≤ to` (either bound may be left
+ * out). Records whose timestamp cannot be parsed are served only when neither bound is given.
+ *
+ * Fault randomness comes from the injected `random`, so a seeded generator ({@linkcode mulberry32}) makes a
+ * run reproducible. Faults tied to records (duplicates, corrections) are drawn once, when the mock is
+ * created; faults tied to requests (5xx, 429, slow, malformed, invalid records) are drawn per request.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { type DialectName, DIALECTS, pick } from "../ingest/dialect.ts";
+import { parseTimestamp } from "../ingest/normalize.ts";
+
+/** Options for {@linkcode createMockDarshan}. Rates are probabilities in 0..1. */
+export interface MockDarshanOptions {
+  /** Raw upstream records, in any order. */
+  records: readonly unknown[];
+  /** The bearer token accepted. Default `mock-key`. */
+  apiKey?: string;
+  /** A token that authenticates but is refused with 403. */
+  forbiddenKey?: string;
+  /** Query parameter and body names. Default `darshan`. */
+  dialect?: DialectName;
+  /** `cursor` (opaque `next_cursor`) or `page` (page numbers). Default `cursor`. */
+  pagination?: "cursor" | "page";
+  /** With page pagination: report `total_pages` or `has_more`. Default `total_pages`. */
+  pageInfo?: "total_pages" | "has_more";
+  /** Page size when the request gives none. Default 100. */
+  defaultPageSize?: number;
+  /** Largest page size accepted. Default 10 000. */
+  maxPageSize?: number;
+  /** Share of requests answered 500/502/503/504. */
+  errorRate?: number;
+  /** Share of requests answered 429 with `Retry-After`. */
+  rateLimitRate?: number;
+  /** The `Retry-After` seconds sent with a 429. Default 1. */
+  retryAfterSec?: number;
+  /** Delay before answering, in ms. Default 0. */
+  delayMs?: number;
+  /** Share of requests that get `delayMs`. Default 1 (all). */
+  slowRate?: number;
+  /** Share of 200 responses with a malformed body (not JSON, or no data array). */
+  malformedRate?: number;
+  /** Share of records re-served (as their latest version) at the start of the next page. */
+  duplicateRate?: number;
+  /** Share of records followed, later on the same page, by a copy with a changed score. */
+  correctionRate?: number;
+  /** Per served record, the chance that an invalid record is inserted after it. */
+  invalidRate?: number;
+  random?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** One request the mock answered. */
+export interface MockRequestEntry {
+  path: string;
+  query: Record<string, string>;
+  /** The X-Request-ID header, or null. */
+  requestId: string | null;
+  status: number;
+  /** The fault injected, if any. */
+  fault: "unauthorized" | "forbidden" | "bad_request" | "error" | "rate_limit" | "malformed" | null;
+  slow: boolean;
+  /** Records served (valid window records, duplicates, corrections and invalid ones). */
+  records: number;
+  duplicates: number;
+  corrections: number;
+  invalid: number;
+}
+
+/** The mock: its Hono app, its request log, and the truth it serves. */
+export interface MockDarshan {
+  app: Hono;
+  /** Every request answered, in order. */
+  readonly requests: MockRequestEntry[];
+  /** The records, sorted by timestamp (unparsable timestamps last). */
+  readonly records: readonly unknown[];
+  /** Index into `records` → the corrected copy served after it. */
+  readonly corrections: ReadonlyMap<number, Record<string, unknown>>;
+  /**
+   * Ends every pending slow-response delay at once (and skips later ones), so that a server's `shutdown()`
+   * need not wait for them. Call it before shutting the server down.
+   */
+  close(): void;
+}
+
+/** A small, fast, seeded PRNG (mulberry32): the same seed gives the same sequence in 0..1. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The upstream shape of a fixture file: `{ "data": [...] }` or a bare array. */
+export const FixtureSchema = z.union([
+  z.array(z.unknown()),
+  z.looseObject({ data: z.array(z.unknown()) }),
+]);
+
+/** The records of a parsed fixture file; throws a readable error when the shape is wrong. */
+export function fixtureRecords(json: unknown): unknown[] {
+  const parsed = FixtureSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new TypeError('Cannot read fixture: expected { "data": [...] } or a bare array of records');
+  }
+  return Array.isArray(parsed.data) ? parsed.data : parsed.data.data;
+}
+
+/** Options for {@linkcode generateRecords}. */
+export interface GenerateOptions {
+  random?: () => number;
+  /** Timestamp of the newest records (rounded down to the step). Default now. */
+  endMs?: number;
+  /** Spacing between a signal's records. Default 60 s. */
+  stepMs?: number;
+  signals?: readonly string[];
+}
+
+/**
+ * `count` records in the upstream shape, round-robin over the signals, one per signal per step, the newest at
+ * `endMs`. Each signal's score is a bounded random walk around its own level (2 decimals).
+ */
+export function generateRecords(count: number, options: GenerateOptions = {}): Record<string, unknown>[] {
+  const { random = Math.random, stepMs = 60_000, signals = ["alpha", "beta", "gamma"] } = options;
+  const endMs = Math.floor((options.endMs ?? Date.now()) / stepMs) * stepMs;
+  const levels = signals.map((_, i) => 88 - 12 * (i % 4));
+  const scores = [...levels];
+  const steps = Math.ceil(count / signals.length);
+  const out: Record<string, unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    const s = i % signals.length;
+    const step = Math.floor(i / signals.length);
+    const drift = (levels[s] - scores[s]) * 0.1 + (random() - 0.5) * 6;
+    scores[s] = Math.min(100, Math.max(0, scores[s] + drift));
+    const active = 5 + Math.floor(random() * 15);
+    out.push({
+      signal: signals[s],
+      timestamp: new Date(endMs - (steps - 1 - step) * stepMs).toISOString().replace(".000Z", "Z"),
+      coherenceScore: Math.round(scores[s] * 100) / 100,
+      agentStates: { active, idle: Math.floor(random() * 5) },
+      eventCount: Math.floor(random() * 80),
+    });
+  }
+  return out;
+}
+
+const INVALID_VARIANTS: ((rec: Record<string, unknown>) => unknown)[] = [
+  (rec) => ({ ...rec, coherenceScore: 150 }),
+  (rec) => ({ signal: rec.signal, timestamp: rec.timestamp }),
+  (rec) => ({ ...rec, timestamp: "yesterday at noon" }),
+  (rec) => ({ ...rec, coherenceScore: String(rec.coherenceScore) }),
+  () => "not a record",
+];
+
+const MALFORMED_BODIES: { body: string; contentType: string }[] = [
+  { body: '{"data": [{"signal": "alpha", "timestamp": ', contentType: "application/json" },
+  { body: '{"items": [], "next_cursor": null}', contentType: "application/json" },
+  { body: "<html><body>502 Bad Gateway</body></html>", contentType: "text/html" },
+];
+
+function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+const encodeCursor = (offset: number) => btoa(`offset:${offset}`).replace(/=+$/, "");
+function decodeCursor(cursor: string): number | null {
+  try {
+    const match = /^offset:(\d+)$/.exec(atob(cursor));
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** First index in sorted `ts` (finite prefix of length n) whose value is > `bound`. */
+function upperBound(ts: readonly number[], n: number, bound: number): number {
+  let lo = 0, hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ts[mid] <= bound) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Creates the mock upstream. Serve `mock.app.fetch` with `Deno.serve`, or call `mock.app.request(...)` in
+ * tests.
+ */
+export function createMockDarshan(options: MockDarshanOptions): MockDarshan {
+  const {
+    apiKey = "mock-key",
+    forbiddenKey,
+    dialect: dialectName = "darshan",
+    pagination = "cursor",
+    pageInfo = "total_pages",
+    defaultPageSize = 100,
+    maxPageSize = 10_000,
+    errorRate = 0,
+    rateLimitRate = 0,
+    retryAfterSec = 1,
+    delayMs = 0,
+    slowRate = 1,
+    malformedRate = 0,
+    duplicateRate = 0,
+    correctionRate = 0,
+    invalidRate = 0,
+    random = Math.random,
+    sleep = defaultSleep,
+  } = options;
+  const dialect = DIALECTS[dialectName];
+  const p = dialect.params;
+
+  // Sort by timestamp, unparsable last; the finite prefix is binary-searched per request.
+  const tsOf = (rec: unknown) =>
+    typeof rec === "object" && rec !== null && !Array.isArray(rec)
+      ? parseTimestamp(pick(rec as Record<string, unknown>, dialect.record.timestamp))
+      : null;
+  const sorted = options.records.map((rec, i) => ({ rec, ts: tsOf(rec), i }))
+    .sort((a, b) => (a.ts ?? Infinity) - (b.ts ?? Infinity) || a.i - b.i);
+  const records = sorted.map((e) => e.rec);
+  const ts = sorted.map((e) => e.ts ?? Infinity);
+  const finite = ts.findIndex((t) => t === Infinity);
+  const finiteCount = finite === -1 ? ts.length : finite;
+
+  // Record-level faults, drawn once so that every page and every retry tells the same story.
+  const duplicated = new Set<number>();
+  const corrections = new Map<number, Record<string, unknown>>();
+  records.forEach((rec, i) => {
+    if (duplicateRate > 0 && random() < duplicateRate) duplicated.add(i);
+    if (correctionRate > 0 && random() < correctionRate && typeof rec === "object" && rec !== null) {
+      const obj = rec as Record<string, unknown>;
+      const field = dialect.record.score.find((name) => typeof obj[name] === "number");
+      if (field === undefined) return;
+      const old = obj[field] as number;
+      const changed = Math.round(((old + 5 + random() * 30) % 100) * 100) / 100;
+      corrections.set(i, { ...obj, [field]: changed === old ? (old + 50) % 100 : changed });
+    }
+  });
+  const latest = (i: number) => corrections.get(i) ?? records[i];
+
+  const requests: MockRequestEntry[] = [];
+  // Delays end on close(), not on the request's signal: listening to that makes Deno.serve warn about its
+  // legacy abort-on-success behaviour.
+  const closing = new AbortController();
+  const app = new Hono();
+
+  app.get("/signals/summary", async (c) => {
+    const query: Record<string, string> = { ...c.req.query() };
+    const entry: MockRequestEntry = {
+      path: c.req.path,
+      query,
+      requestId: c.req.header("X-Request-ID") ?? null,
+      status: 200,
+      fault: null,
+      slow: false,
+      records: 0,
+      duplicates: 0,
+      corrections: 0,
+      invalid: 0,
+    };
+    requests.push(entry);
+    const problem = (status: 400 | 401 | 403, fault: MockRequestEntry["fault"], detail: string) => {
+      entry.status = status;
+      entry.fault = fault;
+      return c.json({ title: fault, status, detail }, status);
+    };
+
+    const auth = c.req.header("Authorization");
+    const token = auth?.startsWith("Bearer ") ? auth.slice(7) : undefined;
+    if (forbiddenKey !== undefined && token === forbiddenKey) {
+      return problem(403, "forbidden", "This key may not read signals");
+    }
+    if (token !== apiKey) {
+      c.header("WWW-Authenticate", 'Bearer realm="darshan"');
+      return problem(401, "unauthorized", auth ? "Invalid bearer token" : "Missing bearer token");
+    }
+
+    const bound = (name: string) => {
+      const raw = query[name];
+      if (raw === undefined) return { ok: true as const, ms: undefined };
+      const ms = parseTimestamp(/^\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw);
+      return ms === null ? { ok: false as const } : { ok: true as const, ms };
+    };
+    const from = bound(p.from), to = bound(p.to);
+    if (!from.ok || !to.ok) {
+      return problem(
+        400,
+        "bad_request",
+        `${p.from} and ${p.to} must be RFC 3339 date-times or epoch numbers`,
+      );
+    }
+    const sizeRaw = query[p.pageSize];
+    const pageSize = sizeRaw === undefined ? defaultPageSize : Number(sizeRaw);
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > maxPageSize) {
+      return problem(400, "bad_request", `${p.pageSize} must be an integer in 1..${maxPageSize}`);
+    }
+    let offset = 0;
+    if (pagination === "cursor" && query[p.cursor] !== undefined) {
+      const decoded = decodeCursor(query[p.cursor]);
+      if (decoded === null) return problem(400, "bad_request", `Unknown ${p.cursor} "${query[p.cursor]}"`);
+      offset = decoded;
+    }
+    let page = 1;
+    if (pagination === "page" && query[p.page] !== undefined) {
+      page = Number(query[p.page]);
+      if (!Number.isInteger(page) || page < 1) return problem(400, "bad_request", `${p.page} must be ≥ 1`);
+      offset = (page - 1) * pageSize;
+    }
+
+    if (delayMs > 0 && random() < slowRate) {
+      entry.slow = true;
+      await sleep(delayMs, closing.signal);
+    }
+    if (errorRate > 0 && random() < errorRate) {
+      const status = ([500, 502, 503, 504] as const)[Math.floor(random() * 4)];
+      entry.status = status;
+      entry.fault = "error";
+      return c.json({ title: "upstream_error", status, detail: "Injected failure" }, status);
+    }
+    if (rateLimitRate > 0 && random() < rateLimitRate) {
+      entry.status = 429;
+      entry.fault = "rate_limit";
+      c.header("Retry-After", String(retryAfterSec));
+      return c.json({ title: "rate_limited", status: 429, detail: "Slow down" }, 429);
+    }
+
+    // The window: records with from < ts ≤ to, or everything when no bound is given.
+    const unbounded = from.ms === undefined && to.ms === undefined;
+    const lo = from.ms === undefined ? 0 : upperBound(ts, finiteCount, from.ms);
+    const hi = to.ms === undefined
+      ? (unbounded ? records.length : finiteCount)
+      : upperBound(ts, finiteCount, to.ms);
+    const total = Math.max(0, hi - lo);
+    const start = lo + offset, end = Math.min(hi, start + pageSize);
+
+    if (malformedRate > 0 && random() < malformedRate) {
+      const bad = MALFORMED_BODIES[Math.floor(random() * MALFORMED_BODIES.length)];
+      entry.fault = "malformed";
+      return c.body(bad.body, 200, { "Content-Type": bad.contentType });
+    }
+
+    const data: unknown[] = [];
+    if (start < end && offset > 0) {
+      for (let i = Math.max(lo, start - pageSize); i < start; i++) {
+        if (duplicated.has(i)) {
+          data.push(latest(i));
+          entry.duplicates++;
+        }
+      }
+    }
+    const later: unknown[] = [];
+    for (let i = start; i < end; i++) {
+      const rec = records[i];
+      data.push(rec);
+      const fixed = corrections.get(i);
+      if (fixed) {
+        later.push(fixed);
+        entry.corrections++;
+      }
+      if (invalidRate > 0 && random() < invalidRate && typeof rec === "object" && rec !== null) {
+        const make = INVALID_VARIANTS[Math.floor(random() * INVALID_VARIANTS.length)];
+        data.push(make(rec as Record<string, unknown>));
+        entry.invalid++;
+      }
+    }
+    data.push(...later);
+    entry.records = data.length;
+
+    const more = end < hi;
+    if (pagination === "cursor") {
+      return c.json({ data, [dialect.body.nextCursor[0]]: more ? encodeCursor(end - lo) : null });
+    }
+    const totalPages = Math.ceil(total / pageSize);
+    return c.json(
+      pageInfo === "has_more"
+        ? { data, page, page_size: pageSize, has_more: more }
+        : { data, page, page_size: pageSize, total_pages: totalPages },
+    );
+  });
+
+  app.notFound((c) => c.json({ title: "not_found", status: 404, detail: `No route ${c.req.path}` }, 404));
+
+  return { app, requests, records, corrections, close: () => closing.abort() };
+}

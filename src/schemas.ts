@@ -1,0 +1,151 @@
+/**
+ * The API's response schemas: the single source of truth for types, the contract tests and /openapi.json.
+ */
+import { z } from "@hono/zod-openapi";
+
+export const RiskLevelSchema = z.enum(["low", "medium", "high", "unknown"]).openapi("RiskLevel");
+
+export const ThresholdsSchema = z.object({
+  highVolatilityAbove: z.number(),
+  mediumVolatilityAbove: z.number(),
+  highMeanBelow: z.number(),
+  mediumMeanBelow: z.number(),
+}).openapi("Thresholds");
+
+export const BoundarySchema = z.object({
+  metric: z.enum(["coherenceMean", "volatilityIndex"]),
+  value: z.number(),
+  cutoff: z.enum(["high", "medium"]),
+  threshold: z.number(),
+  distance: z.number().nonnegative(),
+  relativeDistance: z.number().nonnegative(),
+  side: z.enum(["above", "below", "at"]),
+  text: z.string(),
+}).openapi("Boundary");
+
+export const ExplainSchema = z.object({
+  formula: z.object({ mean: z.string(), stdev: z.string(), volatilityIndex: z.string() }),
+  thresholds: ThresholdsSchema,
+  rules: z.object({ high: z.string(), medium: z.string(), low: z.string() }),
+  rule: z.object({
+    level: RiskLevelSchema,
+    condition: z.string(),
+    matched: z.array(z.string()),
+    text: z.string(),
+  }),
+  boundaries: z.array(BoundarySchema),
+  nearestBoundary: BoundarySchema.nullable(),
+  window: z.object({
+    interval: z.string().openapi({ example: "(2025-10-29T16:43:00Z, 2025-10-29T17:43:00Z]" }),
+    oldestPoint: z.string().nullable(),
+    newestPoint: z.string().nullable(),
+  }),
+}).openapi("Explain");
+
+export const WarningSchema = z.object({
+  code: z.enum([
+    "no_data",
+    "too_few_samples",
+    "stale_data",
+    "unit_scale_suspected",
+    "volatility_undefined",
+    "window_exceeds_history",
+  ]),
+  message: z.string(),
+}).openapi("Warning");
+
+const Timestamp = z.string().openapi({ example: "2025-10-29T17:43:00Z", description: "RFC 3339, UTC" });
+
+export const MetricsResponseSchema = z.object({
+  signal: z.string().openapi({ example: "alpha", description: '"*" when all signals are pooled' }),
+  coherenceMean: z.number().nullable(),
+  stdev: z.number().nullable(),
+  volatilityIndex: z.number().nullable(),
+  predictedDriftRisk: RiskLevelSchema,
+  timestamp: Timestamp,
+  windowSec: z.number().int().positive(),
+  n: z.number().int().nonnegative(),
+  inputs: z.object({ start_ts: Timestamp, end_ts: Timestamp, source: z.string() }),
+  meta: z.object({ method: z.string(), engine_version: z.string(), latency_ms: z.number().nonnegative() }),
+  explain: ExplainSchema,
+  warnings: z.array(WarningSchema),
+}).openapi("CoherenceMetrics");
+
+export type MetricsResponse = z.infer<typeof MetricsResponseSchema>;
+
+export const ProblemSchema = z.object({
+  type: z.string().openapi({ example: "https://coherence-engine.dev/problems/invalid-window" }),
+  title: z.string(),
+  status: z.number().int().min(400).max(599),
+  detail: z.string(),
+  instance: z.string().optional(),
+  requestId: z.string().optional(),
+}).openapi("Problem");
+
+export type Problem = z.infer<typeof ProblemSchema>;
+
+export const HealthSchema = z.object({
+  status: z.literal("ok"),
+  version: z.string(),
+  uptimeSec: z.number().nonnegative(),
+}).openapi("Health");
+
+export const SignalsResponseSchema = z.object({
+  signals: z.array(z.object({
+    signal: z.string(),
+    n: z.number().int().nonnegative(),
+    oldest: Timestamp,
+    newest: Timestamp,
+  })),
+  count: z.number().int().nonnegative(),
+}).openapi("Signals");
+
+export const IngestCycleSchema = z.object({
+  requestId: z.string(),
+  startedAt: Timestamp,
+  finishedAt: Timestamp,
+  ok: z.boolean(),
+  range: z.object({ from: Timestamp, to: Timestamp }).nullable(),
+  durationMs: z.number().nonnegative(),
+  upstreamLatencyMs: z.number().nonnegative(),
+  pages: z.number().int().nonnegative(),
+  retries: z.number().int().nonnegative(),
+  retryAfterWaitsMs: z.array(z.number()),
+  received: z.number().int().nonnegative(),
+  accepted: z.number().int().nonnegative(),
+  inserted: z.number().int().nonnegative(),
+  updated: z.number().int().nonnegative(),
+  duplicates: z.number().int().nonnegative(),
+  rejected: z.number().int().nonnegative(),
+  rejectedByReason: z.record(z.string(), z.number()),
+  evicted: z.number().int().nonnegative(),
+  error: z.string().nullable(),
+}).openapi("IngestCycle");
+
+export type IngestCycle = z.infer<typeof IngestCycleSchema>;
+
+export const StatusSchema = z.object({
+  status: z.enum(["ok", "degraded"]),
+  version: z.string(),
+  uptimeSec: z.number().nonnegative(),
+  startedAt: Timestamp,
+  source: z.object({ kind: z.string(), location: z.string(), replay: z.boolean() }),
+  lastIngest: IngestCycleSchema.nullable(),
+  lastSuccessfulIngestAt: Timestamp.nullable(),
+  recentIngests: z.array(IngestCycleSchema),
+  windows: z.array(z.object({ window: z.string(), windowSec: z.number().int().positive() })),
+  defaultWindow: z.string(),
+  maxWindowSec: z.number().int().positive(),
+  persistence: z.object({ mode: z.string(), active: z.boolean(), note: z.string() }),
+  thresholds: ThresholdsSchema,
+  points: z.number().int().nonnegative(),
+  signals: z.array(z.string()),
+  requests: z.object({
+    count: z.number().int().nonnegative(),
+    errors: z.number().int().nonnegative(),
+    errorRate: z.number().min(0).max(1),
+    p95LatencyMs: z.number().nonnegative().nullable(),
+  }),
+}).openapi("Status");
+
+export type Status = z.infer<typeof StatusSchema>;

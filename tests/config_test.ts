@@ -1,0 +1,136 @@
+import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
+import { ConfigError, envExample, loadConfig, mergeEnvironment, VARIABLES } from "../src/config.ts";
+
+Deno.test("loadConfig() fills every default from an empty environment", () => {
+  const config = loadConfig({});
+  equal(config.port, 8000);
+  equal(config.host, "0.0.0.0");
+  deepEqual(config.windows, [3600, 86400]);
+  equal(config.maxWindowSec, 30 * 86400);
+  equal(config.persistence, "sqlite");
+  equal(config.dataDir, "./data");
+  equal(config.engineVersion, "0.1.0");
+  equal(config.mock.replay, true);
+  equal(config.mock.path, undefined);
+  equal(config.darshan.baseUrl, undefined);
+  equal(config.darshan.timeoutMs, 10_000);
+  equal(config.darshan.pageSize, 1000);
+  equal(config.darshan.maxRetries, 5);
+  equal(config.ingestOverlapSec, 300);
+  deepEqual(config.thresholds, {
+    highVolatilityAbove: 0.25,
+    mediumVolatilityAbove: 0.1,
+    highMeanBelow: 60,
+    mediumMeanBelow: 80,
+  });
+});
+
+Deno.test("loadConfig() parses every variable it is given", () => {
+  const config = loadConfig({
+    DARSHAN_BASE_URL: "https://darshan.example.com/api/",
+    DARSHAN_API_KEY: "k",
+    DARSHAN_TIMEOUT_S: "3",
+    DARSHAN_DIALECT: "start_end",
+    DEFAULT_WINDOWS: "5m, 1h,5m",
+    PERSISTENCE: "CSV",
+    MOCK_REPLAY: "false",
+    PORT: "0",
+    INGEST_INTERVAL_S: "5",
+    RETENTION: "2d",
+    STALE_AFTER: "90s",
+    API_TOKEN: "t",
+  });
+  equal(config.darshan.baseUrl, "https://darshan.example.com/api");
+  equal(config.darshan.timeoutMs, 3000);
+  equal(config.darshan.dialect, "start_end");
+  deepEqual(config.windows, [300, 3600]);
+  equal(config.persistence, "csv");
+  equal(config.mock.replay, false);
+  equal(config.port, 0);
+  equal(config.ingestIntervalSec, 5);
+  equal(config.retentionSec, 172800);
+  equal(config.staleAfterSec, 90);
+  equal(config.apiToken, "t");
+});
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+Deno.test("loadConfig() names the variable, the value and what is accepted for each bad value", () => {
+  deepEqual(problemsOf({ PERSISTENCE: "mongo" }), [
+    'PERSISTENCE="mongo": expected one of sqlite, csv, kv, none',
+  ]);
+  deepEqual(problemsOf({ PORT: "abc" }), ['PORT="abc": expected a port number from 0 to 65535']);
+  deepEqual(problemsOf({ PORT: "70000" }), ['PORT="70000": expected a port number from 0 to 65535']);
+  const [windows] = problemsOf({ DEFAULT_WINDOWS: "1x" });
+  match(
+    windows,
+    /^DEFAULT_WINDOWS="1x": Cannot parse window "1x": expected a number followed by s, m, h or d/,
+  );
+  match(problemsOf({ MOCK_REPLAY: "maybe" })[0], /^MOCK_REPLAY="maybe": expected true or false$/);
+  match(
+    problemsOf({ DARSHAN_BASE_URL: "ftp://x" })[0],
+    /^DARSHAN_BASE_URL="ftp:\/\/x": expected an http\(s\) URL/,
+  );
+  match(problemsOf({ MAX_WINDOW: "0" })[0], /^MAX_WINDOW="0": Window "0" is empty/);
+});
+
+Deno.test("loadConfig() reports every bad variable at once, one line each", () => {
+  const problems = problemsOf({ PERSISTENCE: "mongo", PORT: "abc", DEFAULT_WINDOWS: "1x" });
+  equal(problems.length, 3);
+  ok(problems.every((p) => !p.includes("\n")));
+});
+
+Deno.test("loadConfig() checks variables against each other", () => {
+  match(
+    problemsOf({ DEFAULT_WINDOWS: "1h,60d" })[0],
+    /^DEFAULT_WINDOWS="1h,60d": 60d exceeds MAX_WINDOW=30d$/,
+  );
+  match(
+    problemsOf({ DARSHAN_BASE_URL: "https://x.example" })[0],
+    /^DARSHAN_API_KEY=\(unset\): required when DARSHAN_BASE_URL/,
+  );
+  match(
+    problemsOf({ RISK_HIGH_MEAN_BELOW: "85" })[0],
+    /^RISK_HIGH_MEAN_BELOW=85: expected a value below RISK_MEDIUM_MEAN_BELOW=80$/,
+  );
+  match(
+    problemsOf({ RISK_MEDIUM_VOLATILITY_ABOVE: "0.3" })[0],
+    /RISK_MEDIUM_VOLATILITY_ABOVE=0.3: expected a value below RISK_HIGH_VOLATILITY_ABOVE=0.25/,
+  );
+});
+
+Deno.test("mergeEnvironment() reads .env text and lets the real environment win", () => {
+  const env = mergeEnvironment("PORT=9000\nHOST=127.0.0.1\n# comment\nLOG_LEVEL=debug\n", { PORT: "8100" });
+  equal(env.PORT, "8100");
+  equal(env.HOST, "127.0.0.1");
+  equal(loadConfig(env).logLevel, "debug");
+  deepEqual(mergeEnvironment(undefined, { A: "1" }), { A: "1" });
+});
+
+Deno.test(".env.example lists every variable with its default and meaning, as generated from the schema", async () => {
+  const committed = await Deno.readTextFile(new URL("../.env.example", import.meta.url));
+  equal(committed, envExample());
+  for (const name of Object.keys(VARIABLES)) ok(committed.includes(`${name}=`), name);
+});
+
+Deno.test("the service refuses to start on a bad value: non-zero exit and one line naming the variable", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", new URL("../src/main.ts", import.meta.url).pathname],
+    env: { PERSISTENCE: "mongo", PORT: "0", HOST: "127.0.0.1" },
+    cwd: await Deno.makeTempDir(),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  equal(output.code, 2);
+  const stderr = new TextDecoder().decode(output.stderr).trim();
+  equal(stderr, 'Invalid configuration: PERSISTENCE="mongo": expected one of sqlite, csv, kv, none');
+  throws(() => loadConfig({ PERSISTENCE: "mongo" }), ConfigError);
+});

@@ -1,0 +1,71 @@
+/** Shared test fixtures: a config, a store with known points, and an app built on fakes. */
+import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { type Config, loadConfig } from "../src/config.ts";
+import { type PointInput, PointStore } from "../src/core/point_store.ts";
+import { createApp, type IngestView } from "../src/http/app.ts";
+import type { IngestCycle } from "../src/schemas.ts";
+
+export const T0 = Date.parse("2025-10-29T17:00:00Z");
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({ PERSISTENCE: "none", ...env });
+}
+
+/** `count` points per minute ending at `endMs`, score given per index. */
+export function series(
+  signal: string,
+  endMs: number,
+  count: number,
+  score: (i: number) => number,
+): PointInput[] {
+  return Array.from(
+    { length: count },
+    (_, i) => ({ signal, ts: endMs - (count - 1 - i) * 60_000, score: score(i) }),
+  );
+}
+
+export function fakeIngest(cycles: IngestCycle[] = [], coverageStartMs: number | null = null): IngestView {
+  return { cycles: () => cycles, coverageStartMs: () => coverageStartMs, lastSuccessAtMs: () => null };
+}
+
+export function testApp(
+  { points = [], env = {}, now = T0, ingest = fakeIngest(), store = new PointStore() }: {
+    points?: PointInput[];
+    env?: Record<string, string>;
+    now?: number;
+    ingest?: IngestView;
+    store?: PointStore;
+  } = {},
+) {
+  store.apply(points);
+  const config = testConfig(env);
+  const app = createApp({
+    config,
+    store,
+    ingest,
+    source: { kind: "mock_file", location: "test", replay: false },
+    startedAtMs: now - 5000,
+    now: () => now,
+  });
+  return { app, store, config };
+}
+
+/** Runs `fn` with LogTape collecting every record (with implicit contexts), then resets LogTape. */
+export async function captureLogs<T>(fn: () => Promise<T>): Promise<{ result: T; records: LogRecord[] }> {
+  const records: LogRecord[] = [];
+  await configure({
+    reset: true,
+    contextLocalStorage: new AsyncLocalStorage(),
+    sinks: { collect: (record) => records.push(record) },
+    loggers: [
+      { category: ["coherence"], lowestLevel: "debug", sinks: ["collect"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: [] },
+    ],
+  });
+  try {
+    return { result: await fn(), records };
+  } finally {
+    await reset();
+  }
+}
