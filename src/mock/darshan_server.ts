@@ -14,7 +14,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { type DialectName, DIALECTS, pick } from "../ingest/dialect.ts";
+import { type Dialect, type DialectName, DIALECTS, pick } from "../ingest/dialect.ts";
 import { parseTimestamp } from "../ingest/normalize.ts";
 
 /** Options for {@linkcode createMockDarshan}. Rates are probabilities in 0..1. */
@@ -115,6 +115,36 @@ export function fixtureRecords(json: unknown): unknown[] {
     throw new TypeError('Cannot read fixture: expected { "data": [...] } or a bare array of records');
   }
   return Array.isArray(parsed.data) ? parsed.data : parsed.data.data;
+}
+
+/**
+ * Shifts every record's timestamp by the same amount so the newest lands at `newestMs`; the timestamp is
+ * rewritten as RFC 3339 in whichever field the record used. Records without a valid timestamp are kept as
+ * they are (they are meant to be rejected downstream).
+ */
+export function shiftRecords(
+  records: readonly unknown[],
+  newestMs: number,
+  dialect: Dialect = DIALECTS.darshan,
+): unknown[] {
+  const fields = dialect.record.timestamp;
+  const timestampOf = (record: unknown): [string, number] | null => {
+    if (typeof record !== "object" || record === null) return null;
+    for (const field of fields) {
+      const ms = parseTimestamp((record as Record<string, unknown>)[field]);
+      if (ms !== null) return [field, ms];
+    }
+    return null;
+  };
+  let newest = -Infinity;
+  for (const record of records) newest = Math.max(newest, timestampOf(record)?.[1] ?? -Infinity);
+  if (!Number.isFinite(newest)) return [...records];
+  const offset = newestMs - newest;
+  return records.map((record) => {
+    const found = timestampOf(record);
+    if (found === null) return record;
+    return { ...(record as Record<string, unknown>), [found[0]]: new Date(found[1] + offset).toISOString() };
+  });
 }
 
 /** Options for {@linkcode generateRecords}. */

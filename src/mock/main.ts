@@ -7,8 +7,14 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { DIALECT_NAMES } from "../ingest/dialect.ts";
-import { createMockDarshan, fixtureRecords, generateRecords, mulberry32 } from "./darshan_server.ts";
+import { DIALECT_NAMES, DIALECTS } from "../ingest/dialect.ts";
+import {
+  createMockDarshan,
+  fixtureRecords,
+  generateRecords,
+  mulberry32,
+  shiftRecords,
+} from "./darshan_server.ts";
 
 const rate = z.coerce.number().min(0).max(1);
 
@@ -34,6 +40,9 @@ export const MockConfigSchema = z.object({
   invalidRate: rate.default(0),
   seed: z.coerce.number().int().optional(),
   generate: z.coerce.number().int().min(1).max(10_000_000).optional(),
+  /** Shift a fixture so its newest record lands at start-up (a service pulling "the last 24 h" finds data). */
+  shiftToNow: z.enum(["true", "false"], { error: "expected true or false" }).default("true")
+    .transform((v) => v === "true"),
   help: z.boolean().default(false),
 });
 export type MockConfig = z.infer<typeof MockConfigSchema>;
@@ -61,12 +70,14 @@ const FLAGS: Record<Exclude<Key, "help">, string> = {
   invalidRate: "invalid-rate",
   seed: "seed",
   generate: "generate",
+  shiftToNow: "shift-to-now",
 };
 const envName = (flag: string) => `MOCK_DARSHAN_${flag.toUpperCase().replaceAll("-", "_")}`;
 
 export const USAGE = `Usage: deno task mock-darshan [flags]   (each flag also reads MOCK_DARSHAN_<FLAG>)
   --port 8787             --hostname 127.0.0.1      --key mock-key        --forbidden-key <k>
   --fixture fixtures/signals.json   or   --generate <n> (generated records ending now)
+  --shift-to-now true|false (default true: the fixture's newest record lands at start-up)
   --dialect darshan|start_end       --pagination cursor|page   --page-info total_pages|has_more
   --page-size 100 (default when the request gives none)       --seed <int> (reproducible faults)
   faults: --error-rate 0.1 --rate-limit-rate 0.05 --retry-after 1 --delay-ms 200 --slow-rate 1
@@ -136,6 +147,10 @@ export async function main(args: string[] = Deno.args, env = Deno.env.toObject()
       Deno.exit(1);
     }
     origin = `${records.length} records from ${config.fixture}`;
+    if (config.shiftToNow) {
+      records = shiftRecords(records, Math.floor(Date.now() / 1000) * 1000, DIALECTS[config.dialect]);
+      origin += " (shifted so the newest lands now)";
+    }
   }
 
   const mock = createMockDarshan({

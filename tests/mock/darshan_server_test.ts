@@ -6,6 +6,7 @@ import {
   generateRecords,
   type MockDarshanOptions,
   mulberry32,
+  shiftRecords,
 } from "../../src/mock/darshan_server.ts";
 import { parseMockConfig } from "../../src/mock/main.ts";
 
@@ -339,4 +340,18 @@ Deno.test("parseMockConfig() names the flag and variable of a bad value, and ref
     /Cannot start the mock: Unknown option '--verbose'/,
   );
   assert.equal(parseMockConfig(["-h"], {}).help, true);
+});
+
+Deno.test("shiftRecords() moves every timestamp by one offset so the newest lands at the given time", () => {
+  const records = [
+    { signal: "a", timestamp: "2025-10-29T17:58:00Z", coherenceScore: 80 },
+    { signal: "a", timestamp: Date.parse("2025-10-29T18:00:00Z") / 1000, coherenceScore: 81 },
+    { signal: "b", timestamp: "not a time", coherenceScore: 82 },
+  ];
+  const shifted = shiftRecords(records, Date.parse("2026-01-01T00:00:00Z")) as Record<string, unknown>[];
+  assert.equal(shifted[0].timestamp, "2025-12-31T23:58:00.000Z");
+  assert.equal(shifted[1].timestamp, "2026-01-01T00:00:00.000Z");
+  assert.equal(shifted[2].timestamp, "not a time");
+  assert.equal(shifted[0].coherenceScore, 80);
+  assert.equal(records[0].timestamp, "2025-10-29T17:58:00Z", "the input is not modified");
 });
