@@ -60,10 +60,11 @@ export const DIALECTS = {
 export type DialectName = keyof typeof DIALECTS;
 export const DIALECT_NAMES = Object.keys(DIALECTS) as DialectName[];
 
-/** The first of `names` that `obj` has (not undefined), or undefined. */
+/** The first of `names` that `obj` has with a value (not undefined or null), or undefined. */
 export function pick(obj: Record<string, unknown>, names: readonly string[]): unknown {
   for (const name of names) {
-    if (obj[name] !== undefined) return obj[name];
+    const value = obj[name];
+    if (value !== undefined && value !== null) return value;
   }
   return undefined;
 }
