@@ -100,6 +100,27 @@ export const SignalsResponseSchema = z.object({
   count: z.number().int().nonnegative(),
 }).openapi("Signals");
 
+export const SeriesResponseSchema = z.object({
+  signal: z.string(),
+  windowSec: z.number().int().positive(),
+  stepSec: z.number().positive(),
+  from: Timestamp,
+  to: Timestamp,
+  thresholds: ThresholdsSchema,
+  points: z.array(z.object({
+    timestamp: Timestamp.openapi({
+      description: "Window end: the point equals /coherence/metrics?end=<timestamp>",
+    }),
+    n: z.number().int().nonnegative(),
+    coherenceMean: z.number().nullable(),
+    stdev: z.number().nullable(),
+    volatilityIndex: z.number().nullable(),
+    predictedDriftRisk: RiskLevelSchema,
+  })),
+}).openapi("Series");
+
+export type SeriesResponse = z.infer<typeof SeriesResponseSchema>;
+
 export const IngestCycleSchema = z.object({
   requestId: z.string(),
   startedAt: Timestamp,

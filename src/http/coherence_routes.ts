@@ -4,7 +4,13 @@ import { getLogger } from "@logtape/logtape";
 import { buildReport, toRfc3339 } from "../core/report.ts";
 import { parseWindow } from "../core/window.ts";
 import { parseTimestamp } from "../ingest/normalize.ts";
-import { MetricsResponseSchema, ProblemSchema, SignalsResponseSchema } from "../schemas.ts";
+import { rollingSeries } from "../core/series.ts";
+import {
+  MetricsResponseSchema,
+  ProblemSchema,
+  SeriesResponseSchema,
+  SignalsResponseSchema,
+} from "../schemas.ts";
 import type { AppDeps, AppEnv } from "./app.ts";
 import { round3 } from "./middleware.ts";
 import { ProblemError } from "./problem.ts";
@@ -49,6 +55,33 @@ function metricsRoute(path: string, summary: string) {
   });
 }
 
+export const SeriesQuerySchema = MetricsQuerySchema.extend({
+  from: z.string().max(64, { error: "at most 64 characters" }).optional().openapi({
+    description:
+      "First window end, RFC 3339 or epoch (default: to − 24h, or the start of held data if later)",
+  }),
+  to: z.string().max(64, { error: "at most 64 characters" }).optional().openapi({
+    description: "Last window end (default: now)",
+  }),
+  points: z.string().regex(/^\d{1,4}$/, { error: "expected a whole number from 2 to 1000" }).optional()
+    .openapi({
+      example: "120",
+      description: "Number of evenly spaced window ends (2 to 1000, default 120)",
+    }),
+}).omit({ end: true });
+
+const seriesRoute = createRoute({
+  method: "get",
+  path: "/series",
+  summary:
+    "Rolling metrics at evenly spaced window ends (for charts); each point equals /coherence/metrics?end=…",
+  request: { query: SeriesQuerySchema },
+  responses: {
+    200: { content: { "application/json": { schema: SeriesResponseSchema } }, description: "Series" },
+    ...problems,
+  },
+});
+
 const signalsRoute = createRoute({
   method: "get",
   path: "/signals",
@@ -63,17 +96,30 @@ export function coherenceRoutes(deps: AppDeps): OpenAPIHono<AppEnv> {
   const now = deps.now ?? Date.now;
   const app = new OpenAPIHono<AppEnv>();
 
-  function parseEnd(text: string): number {
+  function parseEnd(text: string, name = "end"): number {
     const trimmed = text.trim();
     const value = /^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : trimmed;
     const ms = parseTimestamp(value);
     if (ms === null) {
       throw new ProblemError(
-        "invalid-end",
-        `Cannot parse end "${text}": expected an RFC 3339 date-time such as 2025-10-29T17:43:00Z, or epoch seconds or milliseconds`,
+        name === "end" ? "invalid-end" : "invalid-parameter",
+        `Cannot parse ${name} "${text}": expected an RFC 3339 date-time such as 2025-10-29T17:43:00Z, or epoch seconds or milliseconds`,
       );
     }
     return ms;
+  }
+
+  function parseSignal(text: string | undefined): string | undefined {
+    const requested = text?.trim();
+    if (requested === undefined || requested === "" || requested === POOLED) return undefined;
+    if (!store.has(requested)) {
+      const known = store.signals().map((s) => s.signal);
+      const list = known.length === 0
+        ? "none yet"
+        : known.slice(0, 20).join(", ") + (known.length > 20 ? ", …" : "");
+      throw new ProblemError("unknown-signal", `Unknown signal "${requested}": known signals are ${list}`);
+    }
+    return requested;
   }
 
   function compute(query: z.infer<typeof MetricsQuerySchema>, method?: string) {
@@ -133,6 +179,59 @@ export function coherenceRoutes(deps: AppDeps): OpenAPIHono<AppEnv> {
         200,
       ),
   );
+
+  app.openapi(seriesRoute, (c) => {
+    const query = c.req.valid("query");
+    const windowSec = query.window === undefined
+      ? config.windows[0]
+      : parseWindow(query.window, { maxSec: config.maxWindowSec });
+    const only = parseSignal(query.signal);
+    const toMs = query.to === undefined ? now() : parseEnd(query.to, "to");
+    const heldFrom = only === undefined
+      ? Math.min(...store.signals().map((s) => s.oldestMs))
+      : store.signals().find((s) => s.signal === only)!.oldestMs;
+    const fromMs = query.from === undefined
+      ? Math.max(toMs - 86_400_000, Number.isFinite(heldFrom) ? heldFrom : toMs)
+      : parseEnd(query.from, "from");
+    if (fromMs > toMs) {
+      throw new ProblemError(
+        "invalid-parameter",
+        `"from" (${toRfc3339(fromMs)}) is after "to" (${toRfc3339(toMs)})`,
+      );
+    }
+    const count = query.points === undefined ? 120 : Number(query.points);
+    if (count < 2 || count > 1000) {
+      throw new ProblemError(
+        "invalid-parameter",
+        `Query parameter "points" is not valid: expected 2 to 1000, got ${count}`,
+      );
+    }
+    const stepMs = Math.max(1, (toMs - fromMs) / (count - 1));
+    const points = rollingSeries(store, {
+      signal: only,
+      windowSec,
+      fromMs,
+      toMs,
+      stepMs,
+      thresholds: config.thresholds,
+    }).map((p) => ({
+      timestamp: toRfc3339(p.endMs),
+      n: p.n,
+      coherenceMean: p.mean,
+      stdev: p.stdev,
+      volatilityIndex: p.volatilityIndex,
+      predictedDriftRisk: p.risk,
+    }));
+    return c.json({
+      signal: only ?? POOLED,
+      windowSec,
+      stepSec: stepMs / 1000,
+      from: toRfc3339(fromMs),
+      to: toRfc3339(toMs),
+      thresholds: config.thresholds,
+      points,
+    }, 200);
+  });
 
   app.openapi(signalsRoute, (c) => {
     const signals = store.signals().map((s) => ({

@@ -247,3 +247,45 @@ Deno.test("each request logs one line with method, path, status, latency and req
   for (const key of ["mean", "volatilityIndex", "latencyMs"]) ok(typeof m[key] === "number", key);
   ok(!JSON.stringify(records).includes("s3cret-token"), "the token never appears in logs");
 });
+
+Deno.test("GET /coherence/series gives evenly spaced window ends, each equal to /coherence/metrics at that end", async () => {
+  const { app } = testApp({ points });
+  const body = await json(await app.request("/coherence/series?signal=alpha&window=30m&points=5"));
+  equal(body.signal, "alpha");
+  equal(body.windowSec, 1800);
+  equal(body.points.length, 5);
+  equal(body.to, "2025-10-29T17:00:00Z");
+  equal(
+    body.from,
+    "2025-10-29T15:01:00Z",
+    "defaults to the start of held data when that is later than to − 24h",
+  );
+  equal(body.stepSec, (119 * 60) / 4);
+  for (const point of body.points) {
+    const metrics = await json(
+      await app.request(`/coherence/metrics?signal=alpha&window=30m&end=${point.timestamp}`),
+    );
+    equal(point.n, metrics.n);
+    equal(point.coherenceMean, metrics.coherenceMean);
+    equal(point.stdev, metrics.stdev);
+    equal(point.predictedDriftRisk, metrics.predictedDriftRisk);
+  }
+});
+
+Deno.test("GET /coherence/series refuses bad ranges and point counts with problem+json", async () => {
+  const { app } = testApp({ points });
+  for (
+    const [path, status, detail] of [
+      ["/coherence/series?points=1", 400, /expected 2 to 1000/],
+      ["/coherence/series?points=abc", 400, /"points" is not valid/],
+      ["/coherence/series?from=2025-10-29T18:00:00Z&to=2025-10-29T17:00:00Z", 400, /"from" .* is after "to"/],
+      ["/coherence/series?to=later", 400, /Cannot parse to "later"/],
+      ["/coherence/series?signal=zeta", 404, /Unknown signal "zeta"/],
+      ["/coherence/series?window=2x", 400, /Cannot parse window "2x"/],
+    ] as const
+  ) {
+    const res = await app.request(path);
+    equal(res.status, status, path);
+    match((await json(res)).detail, detail);
+  }
+});

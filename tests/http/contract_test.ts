@@ -5,6 +5,7 @@ import {
   HealthSchema,
   MetricsResponseSchema,
   ProblemSchema,
+  SeriesResponseSchema,
   SignalsResponseSchema,
   StatusSchema,
 } from "../../src/schemas.ts";
@@ -55,7 +56,10 @@ const cases: [string, z.ZodType][] = [
   ["/coherence/metrics?signal=one&window=1h", MetricsResponseSchema],
   ["/coherence/metrics?signal=alpha&end=2020-01-01T00:00:00Z", MetricsResponseSchema],
   ["/coherence/predict?window=5m", MetricsResponseSchema],
+  ["/coherence/series", SeriesResponseSchema],
+  ["/coherence/series?signal=gamma&window=5m&points=50", SeriesResponseSchema],
   ["/coherence/metrics?window=bad", ProblemSchema],
+  ["/coherence/series?points=0", ProblemSchema],
   ["/coherence/metrics?signal=nobody", ProblemSchema],
   ["/coherence/metrics?end=never", ProblemSchema],
   ["/missing", ProblemSchema],

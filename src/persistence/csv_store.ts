@@ -1,0 +1,421 @@
+/**
+ * CSV snapshot store (`PERSISTENCE=csv`): `DATA_DIR/rolling_store.csv`, the header (the column names) once,
+ * then one line per row.
+ *
+ * Writing: each append is one write of complete lines to the file opened for appending (a short write is
+ * continued, which on a local disk does not happen). Numbers are written with `String(x)`, which round-trips
+ * every double exactly; null is an empty field; `engine_version`, the last field, is always quoted. Appends
+ * are not fsynced (like SQLite's `synchronous=NORMAL`: a process crash loses nothing written, a power loss may
+ * lose the last appends).
+ *
+ * Crash safety. A crash mid-append can leave a torn last line: a prefix of a row, without its newline.
+ * - The next append sees that the file does not end with "\n" and starts its write with one, so the new rows
+ *   begin on a fresh line and the torn one stays a separate line.
+ * - Reading, a line is taken only if it is complete: it ends with the closing quote of the always-quoted last
+ *   field and holds an even number of quotes (fields hold no line breaks, so a record is exactly one line),
+ *   then parses to 12 fields that pass {@linkcode SnapshotRowSchema}. A torn line always fails this — without
+ *   the quoted last field, a row torn inside `engine_version` (`…,0.1` of `…,0.1.0`) would read as valid.
+ *   Unreadable lines are skipped, counted in `skippedLines`, and logged; they never affect their neighbours.
+ * - A file holding only a torn header (a prefix of ours) is rewritten with the full header.
+ *
+ * A file whose header is not ours is refused with a {@linkcode SnapshotStoreError} naming the file, the header
+ * found and the one expected; it is never written to. Retention rewrites the kept lines to a temp file in the
+ * same directory, fsyncs it and renames it over the store (atomic), dropping unreadable lines on the way.
+ *
+ * Reads scan the whole file (O(file size)); lines of other series are skipped by their encoded
+ * `signal,window_sec` prefix before parsing. One operation runs at a time per store (appends, reads and
+ * prunes queue), so a read never sees this store's half-written lines. One process should write a file.
+ */
+import { dirname } from "node:path";
+import { parse } from "csv-parse/sync";
+import { stringify } from "csv-stringify/sync";
+import { getLogger } from "@logtape/logtape";
+import {
+  computedAtMs,
+  errorMessage,
+  type HistoryQuery,
+  newest,
+  SNAPSHOT_COLUMNS,
+  type SnapshotRow,
+  SnapshotRowSchema,
+  type SnapshotStore,
+  SnapshotStoreError,
+  validateBeforeMs,
+  validateQuery,
+  validateRows,
+} from "./snapshot.ts";
+
+const log = getLogger(["coherence", "persistence"]);
+
+export const CSV_FILE_NAME = "rolling_store.csv";
+/** The header line, without its newline. */
+export const CSV_HEADER = SNAPSHOT_COLUMNS.join(",");
+
+const FIELD_COUNT = SNAPSHOT_COLUMNS.length;
+const LAST_FIELD = FIELD_COUNT - 1;
+const QUOTE = 0x22;
+const NEWLINE = 0x0a;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Decimal literals as `String(x)` writes them (and only those: no hex, blanks or Infinity). */
+const NUMBER = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+const STRINGIFY_OPTIONS = {
+  cast: {
+    string: (value: string, context: { index: number }) =>
+      context.index === LAST_FIELD ? { value, quoted: true } : value,
+  },
+};
+
+function numberField(field: string): number | undefined {
+  return NUMBER.test(field) ? Number(field) : undefined;
+}
+
+function nullableNumberField(field: string): number | null | undefined {
+  return field === "" ? null : numberField(field);
+}
+
+function numberText(value: number | null): string {
+  return value === null ? "" : String(value);
+}
+
+/** The rows as CSV lines, each ending in "\n". */
+export function encodeRows(rows: readonly SnapshotRow[]): string {
+  return stringify(
+    rows.map((row) => [
+      row.computed_at,
+      row.signal,
+      String(row.window_sec),
+      row.start_ts,
+      row.end_ts,
+      String(row.n),
+      numberText(row.mean),
+      numberText(row.stdev),
+      numberText(row.volatility_index),
+      row.risk,
+      row.source,
+      row.engine_version,
+    ]),
+    STRINGIFY_OPTIONS,
+  );
+}
+
+/** True when the line can be a whole record: it ends with a closing quote and its quotes are balanced. */
+function looksComplete(line: string): boolean {
+  if (line.charCodeAt(line.length - 1) !== QUOTE) return false;
+  let quotes = 0;
+  for (let i = 0; i < line.length; i++) if (line.charCodeAt(i) === QUOTE) quotes++;
+  return quotes % 2 === 0;
+}
+
+/**
+ * Parses complete-looking lines with csv-parse: all at once, or line by line if that fails (a malformed line
+ * then fails alone). Result i is line i's fields, or null.
+ */
+function parseLines(lines: readonly string[]): (string[] | null)[] {
+  if (lines.length === 0) return [];
+  try {
+    const records: string[][] = parse(lines.join("\n"), { relax_column_count: true });
+    if (records.length === lines.length) return records;
+  } catch {
+    // fall through to line by line
+  }
+  return lines.map((line) => {
+    try {
+      const records: string[][] = parse(line, { relax_column_count: true });
+      return records.length === 1 ? records[0] : null;
+    } catch {
+      return null;
+    }
+  });
+}
+
+/** A parsed record as a validated row, or null. */
+function toRow(fields: string[] | null): SnapshotRow | null {
+  if (fields === null || fields.length !== FIELD_COUNT) return null;
+  const result = SnapshotRowSchema.safeParse({
+    computed_at: fields[0],
+    signal: fields[1],
+    window_sec: numberField(fields[2]),
+    start_ts: fields[3],
+    end_ts: fields[4],
+    n: numberField(fields[5]),
+    mean: nullableNumberField(fields[6]),
+    stdev: nullableNumberField(fields[7]),
+    volatility_index: nullableNumberField(fields[8]),
+    risk: fields[9],
+    source: fields[10],
+    engine_version: fields[11],
+  });
+  return result.success ? result.data : null;
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof Deno.errors.NotFound;
+}
+
+/** The data lines of a file's text, after checking its header; the text of a missing file is "". */
+function dataLines(text: string, path: string): string[] {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text === "") return [];
+  const lines = text.split("\n");
+  // A final "" is the text after the last newline; anything else there is an unterminated (torn?) line.
+  if (lines[lines.length - 1] === "") lines.pop();
+  const header = lines[0].endsWith("\r") ? lines[0].slice(0, -1) : lines[0];
+  if (header !== CSV_HEADER) {
+    if (lines.length === 1 && (CSV_HEADER + "\n").startsWith(text)) return []; // torn header
+    throw foreignHeader(path, header, "read");
+  }
+  const data = lines.slice(1);
+  for (let i = 0; i < data.length; i++) if (data[i].endsWith("\r")) data[i] = data[i].slice(0, -1);
+  return data;
+}
+
+function foreignHeader(path: string, found: string, verb = "open"): SnapshotStoreError {
+  const shown = found.length > 200 ? `${found.slice(0, 200)}…` : found;
+  return new SnapshotStoreError(
+    `Cannot ${verb} snapshot store "${path}": its CSV header is ${JSON.stringify(shown)}, expected ` +
+      `${JSON.stringify(CSV_HEADER)}; the file was left unchanged (move it away or point DATA_DIR elsewhere)`,
+  );
+}
+
+async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+  for (let written = 0; written < data.length;) written += await file.write(data.subarray(written));
+}
+
+/** Writes `text` to a temp file beside `path`, fsyncs it and renames it over `path`. */
+async function replaceAtomically(path: string, text: string): Promise<void> {
+  const temp = await Deno.makeTempFile({ dir: dirname(path), prefix: `.${CSV_FILE_NAME}.`, suffix: ".tmp" });
+  try {
+    const file = await Deno.open(temp, { write: true, truncate: true });
+    try {
+      await writeAll(file, encoder.encode(text));
+      await file.syncData();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(temp, path);
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    throw error;
+  }
+}
+
+export class CsvSnapshotStore implements SnapshotStore {
+  readonly mode = "csv";
+  readonly location: string;
+  /** Lines the most recent read or prune found unreadable (torn or invalid) and skipped. A history read checks
+   * fully only the lines of the series it asks for. */
+  skippedLines = 0;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  constructor(path: string) {
+    this.location = path;
+  }
+
+  /** Runs `op` after every earlier operation of this store has settled. */
+  #serial<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(() => {
+      if (this.#closed) throw new SnapshotStoreError(`Snapshot store "${this.location}" is closed`);
+      return op();
+    });
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  #noteSkipped(count: number): void {
+    if (count > 0 && count !== this.skippedLines) {
+      log.warn("Skipped {count} unreadable lines (torn or invalid) in {path}", {
+        count,
+        path: this.location,
+      });
+    }
+    this.skippedLines = count;
+  }
+
+  async #readText(): Promise<string> {
+    try {
+      return await Deno.readTextFile(this.location);
+    } catch (error) {
+      if (isNotFound(error)) return "";
+      throw error;
+    }
+  }
+
+  append(rows: readonly SnapshotRow[]): Promise<void> {
+    try {
+      validateRows(rows);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (rows.length === 0) return Promise.resolve();
+    const body = encodeRows(rows);
+    return this.#serial(async () => {
+      try {
+        const file = await Deno.open(this.location, { read: true, append: true, create: true });
+        try {
+          let prefix = "";
+          if ((await file.stat()).size === 0) {
+            prefix = `${CSV_HEADER}\n`;
+          } else {
+            const last = new Uint8Array(1);
+            await file.seek(-1, Deno.SeekMode.End);
+            // A torn last line: start on a fresh line rather than glue the new rows onto it.
+            if (await file.read(last) !== 1 || last[0] !== NEWLINE) prefix = "\n";
+          }
+          await writeAll(file, encoder.encode(prefix + body));
+        } finally {
+          file.close();
+        }
+      } catch (error) {
+        throw new SnapshotStoreError(
+          `Cannot append ${rows.length} snapshot rows to "${this.location}": ${errorMessage(error)}`,
+          { cause: error },
+        );
+      }
+    });
+  }
+
+  history(query: HistoryQuery): Promise<SnapshotRow[]> {
+    try {
+      validateQuery(query);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (query.limit === 0) return Promise.resolve([]);
+    // The encoded `signal,window_sec,` that follows computed_at (which holds no comma or quote) on our lines.
+    const key = `${stringify([[query.signal, String(query.windowSec)]]).slice(0, -1)},`;
+    const since = query.sinceMs ?? -Infinity;
+    return this.#serial(async () => {
+      let lines: string[];
+      try {
+        lines = dataLines(await this.#readText(), this.location);
+      } catch (error) {
+        if (error instanceof SnapshotStoreError) throw error;
+        throw new SnapshotStoreError(
+          `Cannot read snapshot history from "${this.location}": ${errorMessage(error)}`,
+          { cause: error },
+        );
+      }
+      let skipped = 0;
+      const candidates: string[] = [];
+      for (const line of lines) {
+        if (line === "") continue;
+        if (!looksComplete(line)) {
+          skipped++;
+          continue;
+        }
+        const comma = line.indexOf(",");
+        if (comma > 0 && line.startsWith(key, comma + 1)) candidates.push(line);
+      }
+      const matches: { row: SnapshotRow; ms: number }[] = [];
+      for (const fields of parseLines(candidates)) {
+        const row = toRow(fields);
+        if (row === null) {
+          skipped++;
+          continue;
+        }
+        const ms = computedAtMs(row);
+        if (row.signal === query.signal && row.window_sec === query.windowSec && ms >= since) {
+          matches.push({ row, ms });
+        }
+      }
+      this.#noteSkipped(skipped);
+      // Stable: rows with equal times keep file (insertion) order.
+      matches.sort((a, b) => a.ms - b.ms);
+      return newest(matches, query.limit).map((m) => m.row);
+    });
+  }
+
+  prune(beforeMs: number): Promise<number> {
+    try {
+      validateBeforeMs(beforeMs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#serial(async () => {
+      try {
+        const lines = dataLines(await this.#readText(), this.location);
+        const complete = lines.filter((line) => line !== "" && looksComplete(line));
+        let skipped = lines.filter((line) => line !== "").length - complete.length;
+        const parsed = parseLines(complete);
+        const kept: string[] = [];
+        let deleted = 0;
+        for (let i = 0; i < complete.length; i++) {
+          const row = toRow(parsed[i]);
+          if (row === null) skipped++;
+          else if (computedAtMs(row) < beforeMs) deleted++;
+          else kept.push(complete[i]);
+        }
+        this.#noteSkipped(skipped);
+        if (deleted === 0 && skipped === 0) return 0;
+        await replaceAtomically(
+          this.location,
+          `${CSV_HEADER}\n${kept.map((line) => `${line}\n`).join("")}`,
+        );
+        this.skippedLines = 0;
+        return deleted;
+      } catch (error) {
+        if (error instanceof SnapshotStoreError) throw error;
+        throw new SnapshotStoreError(`Cannot prune snapshots in "${this.location}": ${errorMessage(error)}`, {
+          cause: error,
+        });
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    const pending = this.#queue;
+    this.#closed = true;
+    await pending;
+  }
+}
+
+/**
+ * Opens the CSV store at `path`, creating the file with the header if it is missing or empty. Throws
+ * {@linkcode SnapshotStoreError} if the file has another header (the file is left untouched) or cannot be read
+ * or created.
+ */
+export async function openCsvStore(path: string): Promise<CsvSnapshotStore> {
+  try {
+    let head: string | null;
+    try {
+      const file = await Deno.open(path, { read: true });
+      try {
+        // The header is 118 bytes; 4 KiB holds it and tells whether the file continues.
+        const buffer = new Uint8Array(4096);
+        const read = await file.read(buffer);
+        head = read === null ? "" : decoder.decode(buffer.subarray(0, read));
+      } finally {
+        file.close();
+      }
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      head = null;
+    }
+    if (head === null || head === "") {
+      await Deno.writeTextFile(path, `${CSV_HEADER}\n`, { append: true });
+    } else {
+      if (head.charCodeAt(0) === 0xfeff) head = head.slice(1);
+      const newline = head.indexOf("\n");
+      const first = newline === -1 ? head : head.slice(0, newline);
+      const header = first.endsWith("\r") ? first.slice(0, -1) : first;
+      if (header !== CSV_HEADER) {
+        if (newline === -1 && CSV_HEADER.startsWith(head)) {
+          await replaceAtomically(path, `${CSV_HEADER}\n`); // a torn header, nothing else
+        } else {
+          throw foreignHeader(path, header);
+        }
+      }
+    }
+  } catch (error) {
+    if (error instanceof SnapshotStoreError) throw error;
+    throw new SnapshotStoreError(`Cannot open snapshot store "${path}": ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+  return new CsvSnapshotStore(path);
+}

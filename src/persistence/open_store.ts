@@ -1,0 +1,60 @@
+/**
+ * Opens the snapshot store for a persistence mode: the one call `main.ts` makes.
+ *
+ * | mode     | where                                   |
+ * | -------- | --------------------------------------- |
+ * | `sqlite` | `DATA_DIR/rolling_store.db`             |
+ * | `csv`    | `DATA_DIR/rolling_store.csv`            |
+ * | `kv`     | `kvPath`, or the default KV (on Deploy, its own) |
+ * | `none`   | nothing                                 |
+ *
+ * `DATA_DIR` is created if missing, for the file modes only (on Deploy, with `kv`, the file system is
+ * read-only).
+ */
+import { join } from "node:path";
+import type { PersistenceMode } from "../config.ts";
+import { CSV_FILE_NAME, openCsvStore } from "./csv_store.ts";
+import { openKvStore } from "./kv_store.ts";
+import { createNoneStore } from "./none_store.ts";
+import { errorMessage, type SnapshotStore, SnapshotStoreError } from "./snapshot.ts";
+import { openSqliteStore, SQLITE_FILE_NAME } from "./sqlite_store.ts";
+
+export interface OpenStoreOptions {
+  /** Directory of the SQLite and CSV files. */
+  dataDir: string;
+  /** Deno KV path or URL for `kv`; omitted: `Deno.openKv()`'s default. */
+  kvPath?: string;
+}
+
+async function ensureDir(dataDir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dataDir, { recursive: true });
+  } catch (error) {
+    throw new SnapshotStoreError(`Cannot create DATA_DIR "${dataDir}": ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Opens the store for `mode`; rejects with {@linkcode SnapshotStoreError} (naming the file) if it cannot. */
+export async function openSnapshotStore(
+  mode: PersistenceMode,
+  { dataDir, kvPath }: OpenStoreOptions,
+): Promise<SnapshotStore> {
+  switch (mode) {
+    case "sqlite":
+      await ensureDir(dataDir);
+      return openSqliteStore(join(dataDir, SQLITE_FILE_NAME));
+    case "csv":
+      await ensureDir(dataDir);
+      return await openCsvStore(join(dataDir, CSV_FILE_NAME));
+    case "kv":
+      return await openKvStore(kvPath);
+    case "none":
+      return createNoneStore();
+    default:
+      throw new SnapshotStoreError(
+        `Unknown persistence mode "${String(mode)}": expected sqlite, csv, kv or none`,
+      );
+  }
+}
