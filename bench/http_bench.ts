@@ -5,6 +5,7 @@
 import { loadConfig } from "../src/config.ts";
 import { PointStore } from "../src/core/point_store.ts";
 import { createApp } from "../src/http/app.ts";
+import { nonePersistence } from "../tests/helpers.ts";
 
 const END = Date.parse("2025-10-29T18:00:00Z");
 
@@ -21,6 +22,7 @@ function appWith(points: number) {
   const app = createApp({
     config: loadConfig({ PERSISTENCE: "none" }),
     store,
+    persistence: nonePersistence(),
     ingest: { cycles: () => [], coverageStartMs: () => null, lastSuccessAtMs: () => null },
     source: { kind: "mock_file", location: "bench", replay: false },
     startedAtMs: END,

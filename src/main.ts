@@ -12,6 +12,10 @@ import { BUNDLED_FIXTURE, createMockSource } from "./ingest/mock_source.ts";
 import { createPoller } from "./ingest/poller.ts";
 import type { Source } from "./ingest/source.ts";
 import { configureLogging } from "./logging.ts";
+import { createStoreRegistry } from "./persistence/registry.ts";
+import { openRetryingStore } from "./persistence/retrying_store.ts";
+import { createSnapshotter } from "./persistence/snapshotter.ts";
+import { join } from "node:path";
 
 const log = getLogger(["coherence", "main"]);
 
@@ -57,22 +61,47 @@ export interface Service {
   shutdown(): Promise<void>;
 }
 
+/** Where the local Deno KV file lives when PERSISTENCE=kv (Deno Deploy uses its own KV instead). */
+export function kvPathFor(config: Config): string {
+  return join(config.dataDir, "rolling_store.kv");
+}
+
 /** Starts the whole service from a config; used by `main()` and by the end-to-end tests. */
-export function startService(config: Config, { onListen }: { onListen?: (url: string) => void } = {}) {
+export async function startService(
+  config: Config,
+  { onListen }: { onListen?: (url: string) => void } = {},
+): Promise<Service> {
   const startedAtMs = Date.now();
   const store = new PointStore();
   const source = createSource(config, { startedAtMs });
+  const storeOptions = { dataDir: config.dataDir, kvPath: kvPathFor(config) };
+  const snapshots = await openRetryingStore(config.persistence, storeOptions);
+  if (snapshots.openError) {
+    log.error("snapshot store unavailable; retrying every cycle", { error: snapshots.openError });
+  }
+  const registry = createStoreRegistry(snapshots, storeOptions);
+  const snapshotter = createSnapshotter({
+    points: store,
+    snapshots,
+    windows: config.windows,
+    retentionSec: config.retentionSec,
+    thresholds: config.thresholds,
+    source: source.kind,
+    engineVersion: config.engineVersion,
+  });
   const poller = createPoller({
     source,
     store,
     maxWindowSec: Math.max(...config.windows),
     overlapSec: config.ingestOverlapSec,
     intervalSec: config.ingestIntervalSec,
+    onCycle: () => snapshotter.afterCycle(),
   });
   const app = createApp({
     config,
     store,
     ingest: poller,
+    persistence: { registry, status: snapshotter.status },
     source: { kind: source.kind, location: source.location, replay: source.kind === "mock_replay" },
     startedAtMs,
   });
@@ -97,8 +126,9 @@ export function startService(config: Config, { onListen }: { onListen?: (url: st
     async shutdown() {
       await poller.stop();
       await server.shutdown();
+      await registry.closeAll();
     },
-  } satisfies Service;
+  };
 }
 
 export async function main(): Promise<void> {

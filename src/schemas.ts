@@ -121,6 +121,35 @@ export const SeriesResponseSchema = z.object({
 
 export type SeriesResponse = z.infer<typeof SeriesResponseSchema>;
 
+export const HistoryRowSchema = z.object({
+  timestamp: Timestamp.openapi({
+    description: "When the snapshot was computed (computed_at); also the window end",
+  }),
+  signal: z.string(),
+  windowSec: z.number().int().positive(),
+  n: z.number().int().nonnegative(),
+  coherenceMean: z.number().nullable(),
+  stdev: z.number().nullable(),
+  volatilityIndex: z.number().nullable(),
+  predictedDriftRisk: RiskLevelSchema,
+  inputs: z.object({ start_ts: Timestamp, end_ts: Timestamp, source: z.string() }),
+  meta: z.object({ engine_version: z.string() }),
+}).openapi("HistoryRow");
+
+export const HistoryResponseSchema = z.object({
+  signal: z.string(),
+  windowSec: z.number().int().positive(),
+  store: z.enum(["sqlite", "csv", "kv", "none"]),
+  active: z.boolean().openapi({ description: "True when this is the store the service writes to" }),
+  order: z.literal("oldest first"),
+  limit: z.number().int().positive(),
+  count: z.number().int().nonnegative(),
+  note: z.string().nullable(),
+  rows: z.array(HistoryRowSchema),
+}).openapi("History");
+
+export type HistoryResponse = z.infer<typeof HistoryResponseSchema>;
+
 export const IngestCycleSchema = z.object({
   requestId: z.string(),
   startedAt: Timestamp,
@@ -157,7 +186,28 @@ export const StatusSchema = z.object({
   windows: z.array(z.object({ window: z.string(), windowSec: z.number().int().positive() })),
   defaultWindow: z.string(),
   maxWindowSec: z.number().int().positive(),
-  persistence: z.object({ mode: z.string(), active: z.boolean(), note: z.string() }),
+  persistence: z.object({
+    mode: z.enum(["sqlite", "csv", "kv", "none"]),
+    location: z.string(),
+    active: z.boolean(),
+    rowsWritten: z.number().int().nonnegative(),
+    writeFailures: z.number().int().nonnegative(),
+    lastWrite: z.object({
+      at: Timestamp,
+      ok: z.boolean(),
+      rows: z.number().int(),
+      error: z.string().nullable(),
+    })
+      .nullable(),
+    lastPrune: z.object({
+      at: Timestamp,
+      ok: z.boolean(),
+      removed: z.number().int(),
+      before: Timestamp,
+      error: z.string().nullable(),
+    }).nullable(),
+    retentionSec: z.number().int().positive(),
+  }),
   thresholds: ThresholdsSchema,
   points: z.number().int().nonnegative(),
   signals: z.array(z.string()),

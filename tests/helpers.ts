@@ -3,8 +3,12 @@ import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { type Config, loadConfig } from "../src/config.ts";
 import { type PointInput, PointStore } from "../src/core/point_store.ts";
-import { createApp, type IngestView } from "../src/http/app.ts";
+import { createApp, type IngestView, type PersistenceView } from "../src/http/app.ts";
 import type { IngestCycle } from "../src/schemas.ts";
+import { createNoneStore } from "../src/persistence/none_store.ts";
+import { createStoreRegistry } from "../src/persistence/registry.ts";
+import type { SnapshotStore } from "../src/persistence/snapshot.ts";
+import { createSnapshotter } from "../src/persistence/snapshotter.ts";
 
 export const T0 = Date.parse("2025-10-29T17:00:00Z");
 
@@ -30,25 +34,45 @@ export function fakeIngest(cycles: IngestCycle[] = [], coverageStartMs: number |
 }
 
 export function testApp(
-  { points = [], env = {}, now = T0, ingest = fakeIngest(), store = new PointStore() }: {
+  {
+    points = [],
+    env = {},
+    now = T0,
+    ingest = fakeIngest(),
+    store = new PointStore(),
+    snapshots = createNoneStore(),
+  }: {
     points?: PointInput[];
     env?: Record<string, string>;
     now?: number;
     ingest?: IngestView;
     store?: PointStore;
+    snapshots?: SnapshotStore;
   } = {},
 ) {
   store.apply(points);
   const config = testConfig(env);
+  const snapshotter = createSnapshotter({
+    points: store,
+    snapshots,
+    windows: config.windows,
+    retentionSec: config.retentionSec,
+    thresholds: config.thresholds,
+    source: "mock_file",
+    engineVersion: config.engineVersion,
+    now: () => now,
+  });
+  const registry = createStoreRegistry(snapshots, { dataDir: "/nonexistent" });
   const app = createApp({
     config,
     store,
     ingest,
+    persistence: { registry, status: snapshotter.status },
     source: { kind: "mock_file", location: "test", replay: false },
     startedAtMs: now - 5000,
     now: () => now,
   });
-  return { app, store, config };
+  return { app, store, config, snapshotter, registry };
 }
 
 /** Runs `fn` with LogTape collecting every record (with implicit contexts), then resets LogTape. */
@@ -68,4 +92,23 @@ export async function captureLogs<T>(fn: () => Promise<T>): Promise<{ result: T;
   } finally {
     await reset();
   }
+}
+
+/** Persistence that keeps nothing, for apps built outside `testApp`. */
+export function nonePersistence(): PersistenceView {
+  const snapshots = createNoneStore();
+  const config = testConfig();
+  const snapshotter = createSnapshotter({
+    points: new PointStore(),
+    snapshots,
+    windows: config.windows,
+    retentionSec: config.retentionSec,
+    thresholds: config.thresholds,
+    source: "none",
+    engineVersion: config.engineVersion,
+  });
+  return {
+    registry: createStoreRegistry(snapshots, { dataDir: "/nonexistent" }),
+    status: snapshotter.status,
+  };
 }

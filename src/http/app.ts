@@ -16,6 +16,9 @@ import { problemBody, ProblemError, problemResponse } from "./problem.ts";
 import { RequestStats } from "./request_stats.ts";
 import { coherenceRoutes } from "./coherence_routes.ts";
 import { systemRoutes } from "./system_routes.ts";
+import { historyRoutes } from "./history_routes.ts";
+import type { StoreRegistry } from "../persistence/registry.ts";
+import type { PersistenceStatus } from "../persistence/snapshotter.ts";
 
 const log = getLogger(["coherence", "http"]);
 
@@ -26,10 +29,17 @@ export interface IngestView {
   lastSuccessAtMs(): number | null;
 }
 
+/** What the persistence side tells the API. */
+export interface PersistenceView {
+  registry: StoreRegistry;
+  status(): PersistenceStatus;
+}
+
 export interface AppDeps {
   config: Config;
   store: PointStore;
   ingest: IngestView;
+  persistence: PersistenceView;
   source: { kind: SourceKind; location: string; replay: boolean };
   startedAtMs: number;
   now?: () => number;
@@ -48,6 +58,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   app.route("/", systemRoutes({ ...deps, requestStats: stats }));
   app.route("/coherence", coherenceRoutes(deps));
+  app.route("/coherence", historyRoutes(deps));
 
   app.notFound((c) =>
     problemResponse(

@@ -16,6 +16,7 @@ export type ProblemKind =
   | "not-found"
   | "method-not-allowed"
   | "unauthorized"
+  | "store-unavailable"
   | "internal";
 
 const TITLES: Record<ProblemKind, [number, string]> = {
@@ -26,6 +27,7 @@ const TITLES: Record<ProblemKind, [number, string]> = {
   "not-found": [404, "Not found"],
   "method-not-allowed": [405, "Method not allowed"],
   unauthorized: [401, "Unauthorized"],
+  "store-unavailable": [503, "Snapshot store unavailable"],
   internal: [500, "Internal error"],
 };
 

@@ -47,11 +47,7 @@ export function systemRoutes(deps: AppDeps & { requestStats: RequestStats }): Op
       windows: config.windows.map((windowSec) => ({ window: formatWindow(windowSec), windowSec })),
       defaultWindow: formatWindow(config.windows[0]),
       maxWindowSec: config.maxWindowSec,
-      persistence: {
-        mode: config.persistence,
-        active: false,
-        note: "Snapshot persistence is not implemented yet: no snapshots are written in this version",
-      },
+      persistence: deps.persistence.status(),
       thresholds: config.thresholds,
       points: store.size,
       signals: store.signals().map((s) => s.signal),

@@ -71,11 +71,15 @@ const Timestamp = z.unknown().transform((value, ctx) => {
   return ms;
 });
 
+/** Control characters (line breaks included) are not allowed in signal names: they would break CSV rows and logs. */
+// deno-lint-ignore no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
 /** A record after alias resolution, before conversion. */
 export const CanonicalRecordSchema = z.object({
   signal: z.string({ error: "invalid_signal" }).min(1, { error: "invalid_signal" }).max(200, {
     error: "invalid_signal",
-  }),
+  }).refine((s) => !CONTROL_CHARACTERS.test(s), { error: "invalid_signal" }),
   ts: Timestamp,
   score: Score,
   agentStates: z.record(z.string(), z.number()).optional().catch(undefined),
@@ -147,7 +151,11 @@ function strictPath(
  */
 function fastPath(c: Canonical): NormalizedPoint | null {
   const { signal, score } = c;
-  if (typeof signal !== "string" || signal.length < 1 || signal.length > 200) return null;
+  if (
+    typeof signal !== "string" || signal.length < 1 || signal.length > 200 || CONTROL_CHARACTERS.test(signal)
+  ) {
+    return null;
+  }
   if (typeof score !== "number" || !(score >= 0 && score <= 100)) return null;
   const ts = c.ts === null || c.ts === undefined ? null : parseTimestamp(c.ts);
   if (ts === null) return null;

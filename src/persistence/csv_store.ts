@@ -22,9 +22,11 @@
  * found and the one expected; it is never written to. Retention rewrites the kept lines to a temp file in the
  * same directory, fsyncs it and renames it over the store (atomic), dropping unreadable lines on the way.
  *
- * Reads scan the whole file (O(file size)); lines of other series are skipped by their encoded
- * `signal,window_sec` prefix before parsing. One operation runs at a time per store (appends, reads and
- * prunes queue), so a read never sees this store's half-written lines. One process should write a file.
+ * Reads scan the whole file (O(file size)): lines of other series are skipped by their encoded
+ * `signal,window_sec` prefix, the rest are ordered by their computed_at, and only the newest `limit` are parsed
+ * with csv-parse and validated. SQLite is the mode for frequent history reads. One operation runs at a time
+ * per store (appends, reads and prunes queue), so a read never sees this store's half-written lines; one
+ * process should write a file.
  */
 import { dirname } from "node:path";
 import { parse } from "csv-parse/sync";
@@ -184,10 +186,12 @@ async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
   for (let written = 0; written < data.length;) written += await file.write(data.subarray(written));
 }
 
-/** Writes `text` to a temp file beside `path`, fsyncs it and renames it over `path`. */
+/** Writes `text` to a temp file beside `path`, fsyncs it and renames it over `path`, keeping its mode. */
 async function replaceAtomically(path: string, text: string): Promise<void> {
+  const { mode } = await Deno.stat(path);
   const temp = await Deno.makeTempFile({ dir: dirname(path), prefix: `.${CSV_FILE_NAME}.`, suffix: ".tmp" });
   try {
+    if (mode !== null) await Deno.chmod(temp, mode & 0o777); // temp files are created 0600
     const file = await Deno.open(temp, { write: true, truncate: true });
     try {
       await writeAll(file, encoder.encode(text));
@@ -206,7 +210,7 @@ export class CsvSnapshotStore implements SnapshotStore {
   readonly mode = "csv";
   readonly location: string;
   /** Lines the most recent read or prune found unreadable (torn or invalid) and skipped. A history read checks
-   * fully only the lines of the series it asks for. */
+   * every line's shape, but parses and validates only the lines of its series it needs for the limit. */
   skippedLines = 0;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -300,7 +304,8 @@ export class CsvSnapshotStore implements SnapshotStore {
         );
       }
       let skipped = 0;
-      const candidates: string[] = [];
+      // Candidates: complete lines of the series, with computed_at (the unquoted first field) ≥ since.
+      const candidates: { line: string; ms: number }[] = [];
       for (const line of lines) {
         if (line === "") continue;
         if (!looksComplete(line)) {
@@ -308,24 +313,30 @@ export class CsvSnapshotStore implements SnapshotStore {
           continue;
         }
         const comma = line.indexOf(",");
-        if (comma > 0 && line.startsWith(key, comma + 1)) candidates.push(line);
+        if (comma <= 0 || !line.startsWith(key, comma + 1)) continue;
+        const ms = Date.parse(line.slice(0, comma));
+        if (Number.isNaN(ms)) skipped++;
+        else if (ms >= since) candidates.push({ line, ms });
       }
-      const matches: { row: SnapshotRow; ms: number }[] = [];
-      for (const fields of parseLines(candidates)) {
-        const row = toRow(fields);
-        if (row === null) {
-          skipped++;
-          continue;
+      // Stable: rows with equal times keep file (insertion) order. Then parse and validate from the newest
+      // back, only as many lines as the limit needs (more if some turn out invalid).
+      candidates.sort((a, b) => a.ms - b.ms);
+      const chunks: SnapshotRow[][] = [];
+      let found = 0;
+      for (let end = candidates.length; end > 0 && found < query.limit;) {
+        const start = Math.max(0, end - (query.limit - found));
+        const chunk: SnapshotRow[] = [];
+        for (const fields of parseLines(candidates.slice(start, end).map((c) => c.line))) {
+          const row = toRow(fields);
+          if (row === null) skipped++;
+          else if (row.signal === query.signal && row.window_sec === query.windowSec) chunk.push(row);
         }
-        const ms = computedAtMs(row);
-        if (row.signal === query.signal && row.window_sec === query.windowSec && ms >= since) {
-          matches.push({ row, ms });
-        }
+        chunks.unshift(chunk);
+        found += chunk.length;
+        end = start;
       }
       this.#noteSkipped(skipped);
-      // Stable: rows with equal times keep file (insertion) order.
-      matches.sort((a, b) => a.ms - b.ms);
-      return newest(matches, query.limit).map((m) => m.row);
+      return newest(chunks.flat(), query.limit);
     });
   }
 

@@ -39,9 +39,19 @@ export const KV_SERIES_PREFIX = "snapshot_series";
 const MAX_MUTATIONS_PER_COMMIT = 500;
 const MAX_BYTES_PER_COMMIT = 400 * 1024;
 
-/** A rough upper bound of a row's encoded key and value, in bytes. */
-function estimatedBytes(row: SnapshotRow): number {
-  return 3 * (2 * row.signal.length + row.source.length + row.engine_version.length) + 400;
+/** UTF-8 length of `text`, over-counting surrogate pairs (6 bytes rather than 4). */
+function utf8Bytes(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) bytes += c >= 0x800 ? 2 : 1;
+  }
+  return bytes;
+}
+
+/** An upper bound of what a row adds to a commit: its key (signal, numbers, seq) and serialized value. */
+function rowBytes(row: SnapshotRow): number {
+  return 2 * utf8Bytes(row.signal) + utf8Bytes(row.source) + utf8Bytes(row.engine_version) + 400;
 }
 
 /** Where a KV path points, without credentials (a remote URL may carry a user and password). */
@@ -113,8 +123,10 @@ export class KvSnapshotStore implements SnapshotStore {
       let series = new Set<string>();
       for (const row of rows) {
         const id = JSON.stringify([row.signal, row.window_sec]);
-        const size = estimatedBytes(row);
-        if (mutations + 2 > MAX_MUTATIONS_PER_COMMIT || bytes + 2 * size > MAX_BYTES_PER_COMMIT) {
+        const size = rowBytes(row);
+        if (
+          pending > 0 && (mutations + 2 > MAX_MUTATIONS_PER_COMMIT || bytes + 2 * size > MAX_BYTES_PER_COMMIT)
+        ) {
           await this.#commit(atomic);
           stored += pending;
           atomic = this.#kv.atomic();
@@ -132,7 +144,7 @@ export class KvSnapshotStore implements SnapshotStore {
           series.add(id);
           atomic.set([KV_SERIES_PREFIX, row.signal, row.window_sec], true);
           mutations++;
-          bytes += size;
+          bytes += utf8Bytes(row.signal) + 100;
         }
       }
       if (pending > 0) await this.#commit(atomic);
@@ -161,7 +173,7 @@ export class KvSnapshotStore implements SnapshotStore {
     const rows: SnapshotRow[] = [];
     let skipped = 0;
     try {
-      const entries = this.#kv.list(selector, { reverse: true, batchSize: Math.min(query.limit + 1, 1000) });
+      const entries = this.#kv.list(selector, { reverse: true, batchSize: Math.min(query.limit, 1000) });
       for await (const entry of entries) {
         const result = SnapshotRowSchema.safeParse(entry.value);
         if (!result.success) {

@@ -11,7 +11,7 @@
  * `DATA_DIR` is created if missing, for the file modes only (on Deploy, with `kv`, the file system is
  * read-only).
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { PersistenceMode } from "../config.ts";
 import { CSV_FILE_NAME, openCsvStore } from "./csv_store.ts";
 import { openKvStore } from "./kv_store.ts";
@@ -49,6 +49,10 @@ export async function openSnapshotStore(
       await ensureDir(dataDir);
       return await openCsvStore(join(dataDir, CSV_FILE_NAME));
     case "kv":
+      // A local KV file lives in DATA_DIR like the others; URLs (a remote denokv) and the default need no folder.
+      if (kvPath !== undefined && !/^[a-z]+:\/\//i.test(kvPath) && kvPath !== ":memory:") {
+        await ensureDir(dirname(kvPath));
+      }
       return await openKvStore(kvPath);
     case "none":
       return createNoneStore();

@@ -15,7 +15,7 @@
  *   file is left as it was. A database without our table (say, one holding other tables) gets the table
  *   created alongside its own, and its user_version set to ours.
  */
-import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { RiskLevel } from "../core/risk.ts";
 import { getLogger } from "@logtape/logtape";
 import {
@@ -120,37 +120,52 @@ function migrate(db: DatabaseSync, path: string): void {
   }
 }
 
-function text(value: SQLOutputValue, column: string): string {
+function text(value: unknown, column: string): string {
   if (typeof value !== "string") throw new TypeError(`${column} is ${typeof value}, expected text`);
   return value;
 }
 
-function num(value: SQLOutputValue, column: string): number {
+function num(value: unknown, column: string): number {
   if (typeof value !== "number") throw new TypeError(`${column} is ${typeof value}, expected a number`);
   return value;
 }
 
-function numOrNull(value: SQLOutputValue, column: string): number | null {
+function numOrNull(value: unknown, column: string): number | null {
   return value === null ? null : num(value, column);
 }
 
-/** A fresh plain object from a result row (node:sqlite rows have a null prototype). */
-function toRow(r: Record<string, SQLOutputValue>): SnapshotRow {
-  const risk = text(r.risk, "risk");
+/**
+ * Asks node:sqlite for rows as arrays (three times faster to build than its null-prototype objects) where it
+ * can: `setReturnArrays` is not in Deno's type declarations yet, hence the feature test.
+ */
+function preferArrays(statement: StatementSync): void {
+  if ("setReturnArrays" in statement && typeof statement.setReturnArrays === "function") {
+    statement.setReturnArrays(true);
+  }
+}
+
+/** A fresh plain row from a result row of SNAPSHOT_COLUMNS, as an array or an object in column order. */
+function toRow(result: unknown): SnapshotRow {
+  const v: readonly unknown[] = Array.isArray(result)
+    ? result
+    : typeof result === "object" && result !== null
+    ? Object.values(result)
+    : [];
+  const risk = text(v[9], "risk");
   if (!isRiskLevel(risk)) throw new TypeError(`risk is "${risk}", expected one of ${RISK_LEVELS.join(", ")}`);
   return {
-    computed_at: text(r.computed_at, "computed_at"),
-    signal: text(r.signal, "signal"),
-    window_sec: num(r.window_sec, "window_sec"),
-    start_ts: text(r.start_ts, "start_ts"),
-    end_ts: text(r.end_ts, "end_ts"),
-    n: num(r.n, "n"),
-    mean: numOrNull(r.mean, "mean"),
-    stdev: numOrNull(r.stdev, "stdev"),
-    volatility_index: numOrNull(r.volatility_index, "volatility_index"),
+    computed_at: text(v[0], "computed_at"),
+    signal: text(v[1], "signal"),
+    window_sec: num(v[2], "window_sec"),
+    start_ts: text(v[3], "start_ts"),
+    end_ts: text(v[4], "end_ts"),
+    n: num(v[5], "n"),
+    mean: numOrNull(v[6], "mean"),
+    stdev: numOrNull(v[7], "stdev"),
+    volatility_index: numOrNull(v[8], "volatility_index"),
     risk,
-    source: text(r.source, "source"),
-    engine_version: text(r.engine_version, "engine_version"),
+    source: text(v[10], "source"),
+    engine_version: text(v[11], "engine_version"),
   };
 }
 
@@ -186,6 +201,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
        WHERE signal = ? AND window_sec = ? AND computed_at_ms >= ?
        ORDER BY computed_at_ms DESC, rowid DESC LIMIT ?`,
     );
+    preferArrays(this.#history);
     this.#prune = db.prepare(`DELETE FROM ${TABLE_NAME} WHERE computed_at_ms < ?`);
   }
 
@@ -233,7 +249,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
       validateQuery(query);
       if (query.limit === 0) return [];
       try {
-        const rows = this.#history.all(
+        const rows: unknown[] = this.#history.all(
           query.signal,
           query.windowSec,
           query.sinceMs ?? -Number.MAX_VALUE,

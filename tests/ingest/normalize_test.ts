@@ -342,3 +342,10 @@ Deno.test("normalizeRecord() uses the dialect's default signal", () => {
   const dialect = { ...DIALECTS.darshan, defaultSignal: "unnamed" };
   equal(accepted({ timestamp: TS_TEXT, coherenceScore: 1 }, dialect).signal, "unnamed");
 });
+
+Deno.test("normalizeRecord() rejects signal names with line breaks or other control characters", () => {
+  for (const signal of ["a\nb", "a\r", "tab\there", "\u0000"]) {
+    const r = normalizeRecord({ signal, timestamp: "2025-10-29T16:43:00Z", coherenceScore: 80 });
+    deepEqual(r, { ok: false, reason: "invalid_signal" }, JSON.stringify(signal));
+  }
+});

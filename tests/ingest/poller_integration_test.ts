@@ -16,7 +16,7 @@ import {
   mulberry32,
 } from "../../src/mock/darshan_server.ts";
 import { MetricsResponseSchema, StatusSchema } from "../../src/schemas.ts";
-import { captureLogs, testConfig } from "../helpers.ts";
+import { captureLogs, nonePersistence, testConfig } from "../helpers.ts";
 
 const KEY = "poller-key-9f3a51c2";
 const NOW = Date.parse("2025-10-29T18:00:30Z");
@@ -62,6 +62,7 @@ function wire(baseUrl: string, apiKey: string, store: PointStore) {
   const app = createApp({
     config,
     store,
+    persistence: nonePersistence(),
     ingest: poller,
     source: { kind: source.kind, location: source.location, replay: false },
     startedAtMs: NOW,

@@ -1,0 +1,134 @@
+/** `/coherence/history`: persisted snapshots from the active store (or another one's leftover data). */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { PERSISTENCE_MODES } from "../config.ts";
+import { parseWindow } from "../core/window.ts";
+import { parseTimestamp } from "../ingest/normalize.ts";
+import type { SnapshotRow } from "../persistence/snapshot.ts";
+import { HistoryResponseSchema, ProblemSchema } from "../schemas.ts";
+import type { AppDeps, AppEnv } from "./app.ts";
+import { ProblemError } from "./problem.ts";
+
+export const MAX_HISTORY_LIMIT = 10_000;
+const DEFAULT_HISTORY_LIMIT = 100;
+
+export const HistoryQuerySchema = z.object({
+  signal: z.string().max(200, { error: "at most 200 characters" }).optional().openapi({
+    description: 'Signal, or "*" (the default) for the pooled rows',
+  }),
+  window: z.string().max(32, { error: "at most 32 characters" }).optional().openapi({
+    example: "1h",
+    description: "Window of the snapshots (default: the first of DEFAULT_WINDOWS)",
+  }),
+  since: z.string().max(64, { error: "at most 64 characters" }).optional().openapi({
+    description: "Only snapshots computed at or after this time (RFC 3339 or epoch)",
+  }),
+  limit: z.string().regex(/^\d{1,6}$/, { error: `expected a whole number from 1 to ${MAX_HISTORY_LIMIT}` })
+    .optional().openapi({
+      example: "100",
+      description: `Newest rows to return (1 to ${MAX_HISTORY_LIMIT}, default 100)`,
+    }),
+  store: z.enum(PERSISTENCE_MODES, { error: `expected one of ${PERSISTENCE_MODES.join(", ")}` }).optional()
+    .openapi({
+      description: "Which snapshot store to read (default: the active one, PERSISTENCE)",
+    }),
+});
+
+const historyRoute = createRoute({
+  method: "get",
+  path: "/history",
+  summary: "Persisted snapshots for one signal and window: the newest `limit` rows, oldest first",
+  request: { query: HistoryQuerySchema },
+  responses: {
+    200: { content: { "application/json": { schema: HistoryResponseSchema } }, description: "History" },
+    400: { content: { "application/problem+json": { schema: ProblemSchema } }, description: "Invalid query" },
+    503: {
+      content: { "application/problem+json": { schema: ProblemSchema } },
+      description: "The store cannot be read",
+    },
+  },
+});
+
+/** A snapshot row in the metrics response's field names. */
+export function historyRow(row: SnapshotRow) {
+  return {
+    timestamp: row.computed_at,
+    signal: row.signal,
+    windowSec: row.window_sec,
+    n: row.n,
+    coherenceMean: row.mean,
+    stdev: row.stdev,
+    volatilityIndex: row.volatility_index,
+    predictedDriftRisk: row.risk,
+    inputs: { start_ts: row.start_ts, end_ts: row.end_ts, source: row.source },
+    meta: { engine_version: row.engine_version },
+  };
+}
+
+export function historyRoutes(deps: AppDeps): OpenAPIHono<AppEnv> {
+  const { config, persistence } = deps;
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.openapi(historyRoute, async (c) => {
+    const query = c.req.valid("query");
+    const windowSec = query.window === undefined
+      ? config.windows[0]
+      : parseWindow(query.window, { maxSec: config.maxWindowSec });
+    const signal = query.signal?.trim() || "*";
+    const limit = query.limit === undefined ? DEFAULT_HISTORY_LIMIT : Number(query.limit);
+    if (limit < 1 || limit > MAX_HISTORY_LIMIT) {
+      throw new ProblemError(
+        "invalid-parameter",
+        `Query parameter "limit" is not valid: expected 1 to ${MAX_HISTORY_LIMIT}, got ${limit}`,
+      );
+    }
+    let sinceMs: number | undefined;
+    if (query.since !== undefined) {
+      const text = query.since.trim();
+      const ms = parseTimestamp(/^\d+(\.\d+)?$/.test(text) ? Number(text) : text);
+      if (ms === null) {
+        throw new ProblemError(
+          "invalid-parameter",
+          `Cannot parse since "${query.since}": expected an RFC 3339 date-time or epoch seconds or milliseconds`,
+        );
+      }
+      sinceMs = ms;
+    }
+    const mode = query.store ?? persistence.registry.active.mode;
+    let store;
+    try {
+      store = await persistence.registry.get(mode);
+    } catch (error) {
+      throw new ProblemError(
+        "store-unavailable",
+        `Cannot read the ${mode} store: ${(error as Error).message}`,
+      );
+    }
+    const rows = store === null
+      ? []
+      : await store.history({ signal, windowSec, sinceMs, limit }).catch((error) => {
+        throw new ProblemError(
+          "store-unavailable",
+          `Cannot read the ${mode} store: ${(error as Error).message}`,
+        );
+      });
+    const active = mode === persistence.registry.active.mode;
+    const note = mode === "none"
+      ? "PERSISTENCE=none keeps no snapshots"
+      : store === null
+      ? `No ${mode} snapshot store exists here yet (the active store is ${persistence.registry.active.mode})`
+      : null;
+    return c.json({
+      signal,
+      windowSec,
+      store: mode,
+      active,
+      order: "oldest first" as const,
+      limit,
+      count: rows.length,
+      note,
+      rows: rows.map(historyRow),
+    }, 200);
+  });
+
+  return app;
+}

@@ -1,0 +1,73 @@
+/**
+ * The snapshot stores the history API can read: the active one (written after every cycle) and, on request,
+ * the others where their data exists (a CSV or database left in DATA_DIR by an earlier run in another mode).
+ * Inactive stores are opened only if their file exists, so reading never creates files.
+ */
+import { join } from "node:path";
+import type { PersistenceMode } from "../config.ts";
+import { CSV_FILE_NAME } from "./csv_store.ts";
+import { openSnapshotStore } from "./open_store.ts";
+import type { SnapshotStore } from "./snapshot.ts";
+import { SQLITE_FILE_NAME } from "./sqlite_store.ts";
+
+export interface StoreRegistry {
+  readonly active: SnapshotStore;
+  /** The store for `mode`, or null when it holds nothing here (no file). Rejects if the file is not ours. */
+  get(mode: PersistenceMode): Promise<SnapshotStore | null>;
+  closeAll(): Promise<void>;
+}
+
+export interface RegistryOptions {
+  dataDir: string;
+  /** Path of the local Deno KV file; undefined on Deno Deploy (its own KV). */
+  kvPath?: string;
+}
+
+export function createStoreRegistry(active: SnapshotStore, options: RegistryOptions): StoreRegistry {
+  const opened = new Map<PersistenceMode, Promise<SnapshotStore | null>>([[
+    active.mode,
+    Promise.resolve(active),
+  ]]);
+
+  async function exists(path: string): Promise<boolean> {
+    try {
+      await Deno.stat(path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async function open(mode: PersistenceMode): Promise<SnapshotStore | null> {
+    const file = mode === "sqlite"
+      ? join(options.dataDir, SQLITE_FILE_NAME)
+      : mode === "csv"
+      ? join(options.dataDir, CSV_FILE_NAME)
+      : mode === "kv"
+      ? options.kvPath
+      : undefined;
+    if (mode !== "none" && (file === undefined || !(await exists(file)))) return null;
+    return await openSnapshotStore(mode, { dataDir: options.dataDir, kvPath: options.kvPath });
+  }
+
+  return {
+    active,
+    get(mode) {
+      let store = opened.get(mode);
+      if (!store) {
+        store = open(mode);
+        // A failed open (a foreign file) is retried on the next request rather than cached.
+        store.catch(() => opened.delete(mode));
+        opened.set(mode, store);
+      }
+      return store;
+    },
+    async closeAll() {
+      for (const store of opened.values()) {
+        const s = await store.catch(() => null);
+        await s?.close().catch(() => {});
+      }
+      opened.clear();
+    },
+  };
+}

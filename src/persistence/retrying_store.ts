@@ -1,0 +1,71 @@
+/**
+ * The active snapshot store, opened so that a failure to open it (a read-only or missing DATA_DIR, a locked
+ * database, a file that is not ours) never stops the service: every operation tries to open the store again
+ * and, while it cannot, rejects with the reason — which the snapshotter logs and /status shows. Nothing is
+ * ever overwritten to make it work.
+ */
+import type { PersistenceMode } from "../config.ts";
+import { openSnapshotStore, type OpenStoreOptions } from "./open_store.ts";
+import { kvLocation } from "./kv_store.ts";
+import type { HistoryQuery, SnapshotRow, SnapshotStore } from "./snapshot.ts";
+import { join } from "node:path";
+import { CSV_FILE_NAME } from "./csv_store.ts";
+import { SQLITE_FILE_NAME } from "./sqlite_store.ts";
+
+export interface RetryingStore extends SnapshotStore {
+  /** The last error opening the store, or null once it is open. */
+  readonly openError: string | null;
+}
+
+export function where(mode: PersistenceMode, options: OpenStoreOptions): string {
+  if (mode === "sqlite") return join(options.dataDir, SQLITE_FILE_NAME);
+  if (mode === "csv") return join(options.dataDir, CSV_FILE_NAME);
+  if (mode === "kv") return kvLocation(options.kvPath);
+  return "none";
+}
+
+/** Opens the store now if it can; otherwise keeps trying on each use. */
+export async function openRetryingStore(
+  mode: PersistenceMode,
+  options: OpenStoreOptions,
+  open: typeof openSnapshotStore = openSnapshotStore,
+): Promise<RetryingStore> {
+  let store: SnapshotStore | null = null;
+  let openError: string | null = null;
+
+  async function ready(): Promise<SnapshotStore> {
+    if (store) return store;
+    try {
+      store = await open(mode, options);
+      openError = null;
+      return store;
+    } catch (error) {
+      openError = error instanceof Error ? error.message : String(error);
+      throw error;
+    }
+  }
+  await ready().catch(() => {});
+
+  return {
+    mode,
+    get location() {
+      return store?.location ?? where(mode, options);
+    },
+    get openError() {
+      return openError;
+    },
+    async append(rows: readonly SnapshotRow[]) {
+      await (await ready()).append(rows);
+    },
+    async history(query: HistoryQuery) {
+      return await (await ready()).history(query);
+    },
+    async prune(beforeMs: number) {
+      return await (await ready()).prune(beforeMs);
+    },
+    async close() {
+      await store?.close();
+      store = null;
+    },
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * Rolling snapshots: after every ingest cycle, one row per (signal, configured window) and one per window for
+ * the pooled "*", written to the active snapshot store; old rows pruned on a schedule. A failed write or prune
+ * is logged and shown in /status, never fatal: ingest goes on.
+ */
+import { getLogger } from "@logtape/logtape";
+import type { PointStore } from "../core/point_store.ts";
+import { toRfc3339 } from "../core/report.ts";
+import { classifyRisk, type Thresholds } from "../core/risk.ts";
+import { summarize } from "../core/stats.ts";
+import { errorMessage, type SnapshotRow, type SnapshotStore } from "./snapshot.ts";
+
+const log = getLogger(["coherence", "persistence"]);
+
+export interface SnapshotRowsOptions {
+  windows: readonly number[];
+  /** Window end and computed_at, epoch ms. */
+  endMs: number;
+  thresholds: Thresholds;
+  source: string;
+  engineVersion: string;
+}
+
+/** The rows of one snapshot: each signal, then "*", for each window. */
+export function snapshotRows(points: PointStore, options: SnapshotRowsOptions): SnapshotRow[] {
+  const { windows, endMs, thresholds, source, engineVersion } = options;
+  const signals: (string | undefined)[] = [...points.signals().map((s) => s.signal), undefined];
+  const rows: SnapshotRow[] = [];
+  const at = toRfc3339(endMs);
+  for (const windowSec of windows) {
+    const startMs = endMs - windowSec * 1000;
+    for (const signal of signals) {
+      const summary = summarize(points.window(signal, startMs, endMs));
+      rows.push({
+        computed_at: at,
+        signal: signal ?? "*",
+        window_sec: windowSec,
+        start_ts: toRfc3339(startMs),
+        end_ts: at,
+        n: summary.n,
+        mean: summary.mean,
+        stdev: summary.stdev,
+        volatility_index: summary.volatilityIndex,
+        risk: classifyRisk(summary, thresholds).level,
+        source,
+        engine_version: engineVersion,
+      });
+    }
+  }
+  return rows;
+}
+
+export interface PersistenceStatus {
+  mode: SnapshotStore["mode"];
+  location: string;
+  /** False for `none`: nothing is kept. */
+  active: boolean;
+  rowsWritten: number;
+  writeFailures: number;
+  lastWrite: { at: string; ok: boolean; rows: number; error: string | null } | null;
+  lastPrune: { at: string; ok: boolean; removed: number; before: string; error: string | null } | null;
+  retentionSec: number;
+}
+
+export interface SnapshotterOptions extends Omit<SnapshotRowsOptions, "endMs"> {
+  points: PointStore;
+  snapshots: SnapshotStore;
+  retentionSec: number;
+  /** How often old rows are pruned (default: hourly, or a tenth of the retention if shorter). */
+  pruneEveryMs?: number;
+  now?: () => number;
+}
+
+export interface Snapshotter {
+  /** Writes one snapshot (call after each ingest cycle) and prunes when due. Never rejects. */
+  afterCycle(): Promise<void>;
+  /** Prunes rows older than the retention now. Never rejects. */
+  prune(): Promise<void>;
+  status(): PersistenceStatus;
+}
+
+export function createSnapshotter(options: SnapshotterOptions): Snapshotter {
+  const { points, snapshots, retentionSec, now = Date.now } = options;
+  const pruneEveryMs = options.pruneEveryMs ?? Math.min(3_600_000, (retentionSec * 1000) / 10);
+  let rowsWritten = 0;
+  let writeFailures = 0;
+  let lastWrite: PersistenceStatus["lastWrite"] = null;
+  let lastPrune: PersistenceStatus["lastPrune"] = null;
+  let lastPruneMs = -Infinity;
+
+  async function prune(): Promise<void> {
+    const at = now();
+    const before = at - retentionSec * 1000;
+    lastPruneMs = at;
+    try {
+      const removed = await snapshots.prune(before);
+      lastPrune = { at: toRfc3339(at), ok: true, removed, before: toRfc3339(before), error: null };
+      if (removed > 0) {
+        log.info("snapshots pruned", { removed, before: lastPrune.before, mode: snapshots.mode });
+      }
+    } catch (error) {
+      lastPrune = {
+        at: toRfc3339(at),
+        ok: false,
+        removed: 0,
+        before: toRfc3339(before),
+        error: errorMessage(error),
+      };
+      log.error("snapshot prune failed", { error: lastPrune.error, mode: snapshots.mode });
+    }
+  }
+
+  return {
+    async afterCycle() {
+      if (snapshots.mode === "none") return;
+      const at = now();
+      const rows = snapshotRows(points, { ...options, endMs: at });
+      try {
+        await snapshots.append(rows);
+        rowsWritten += rows.length;
+        lastWrite = { at: toRfc3339(at), ok: true, rows: rows.length, error: null };
+      } catch (error) {
+        writeFailures++;
+        lastWrite = { at: toRfc3339(at), ok: false, rows: 0, error: errorMessage(error) };
+        log.error("snapshot write failed", {
+          error: lastWrite.error,
+          mode: snapshots.mode,
+          rows: rows.length,
+        });
+      }
+      if (at - lastPruneMs >= pruneEveryMs) await prune();
+    },
+    prune,
+    status: () => ({
+      mode: snapshots.mode,
+      location: snapshots.location,
+      active: snapshots.mode !== "none",
+      rowsWritten,
+      writeFailures,
+      lastWrite,
+      lastPrune,
+      retentionSec,
+    }),
+  };
+}
