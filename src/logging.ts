@@ -3,15 +3,14 @@
  * call `getLogger(["coherence", …])`.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { configure, getStreamSink, jsonLinesFormatter, type Sink } from "@logtape/logtape";
+import { configure, getStreamSink, jsonLinesFormatter } from "@logtape/logtape";
 import type { LogLevel } from "./config.ts";
 
+/** JSON lines to `stream` (stdout by default) at `level` and above. */
 export async function configureLogging(
-  { level, sink = getStreamSink(Deno.stdout.writable, { formatter: jsonLinesFormatter }) }: {
-    level: LogLevel;
-    sink?: Sink;
-  },
+  { level, stream = Deno.stdout.writable }: { level: LogLevel; stream?: WritableStream<Uint8Array> },
 ): Promise<void> {
+  const sink = getStreamSink(stream, { formatter: jsonLinesFormatter });
   await configure({
     reset: true,
     contextLocalStorage: new AsyncLocalStorage(),

@@ -36,8 +36,12 @@ const log = getLogger(["coherence", "persistence"]);
 
 export const SQLITE_FILE_NAME = "rolling_store.db";
 export const TABLE_NAME = "rolling_metrics";
-/** How long a statement waits for another connection's write lock before failing with SQLITE_BUSY. */
-export const BUSY_TIMEOUT_MS = 5_000;
+/**
+ * How long a statement waits for another connection's write lock before failing with SQLITE_BUSY. Kept short:
+ * `DatabaseSync` blocks the event loop while it waits, so a database locked by another process must fail fast
+ * (the write is retried on the next cycle) rather than stall every HTTP request.
+ */
+export const BUSY_TIMEOUT_MS = 250;
 
 /** A step from schema version N (its index) to N + 1, and the table's columns after it. */
 export interface Migration {
