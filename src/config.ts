@@ -43,6 +43,7 @@ export interface Config {
   staleAfterSec: number;
   minSamples: number;
   apiToken?: string;
+  corsOrigins: string[];
 }
 
 /** Raised for an invalid environment; `problems` holds one line per bad variable. */
@@ -219,6 +220,18 @@ export const VARIABLES = {
     default: undefined,
     help: "When set, every route but /health requires Authorization: Bearer <token>",
   },
+  CORS_ORIGINS: {
+    schema: z.string().trim().transform((v) => v.split(",").map((o) => o.trim()).filter((o) => o !== ""))
+      .pipe(
+        z.array(
+          z.string().refine((o) => o === "*" || /^https?:\/\/[^/]+/.test(o) && URL.canParse(o), {
+            error: "expected a comma-separated list of origins such as https://dashboard.example.com, or *",
+          }).transform((o) => (o === "*" ? o : new URL(o).origin)),
+        ),
+      ),
+    default: "",
+    help: "Origins allowed to call the API from a browser (comma-separated, or *); empty: CORS off",
+  },
 } as const;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -284,6 +297,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     staleAfterSec: v.STALE_AFTER,
     minSamples: v.MIN_SAMPLES,
     apiToken: v.API_TOKEN,
+    corsOrigins: v.CORS_ORIGINS,
   };
 }
 

@@ -134,3 +134,18 @@ Deno.test("the service refuses to start on a bad value: non-zero exit and one li
   equal(stderr, 'Invalid configuration: PERSISTENCE="mongo": expected one of sqlite, csv, kv, none');
   throws(() => loadConfig({ PERSISTENCE: "mongo" }), ConfigError);
 });
+
+Deno.test("loadConfig() parses CORS_ORIGINS into origins and refuses anything else", () => {
+  deepEqual(loadConfig({}).corsOrigins, []);
+  deepEqual(loadConfig({ CORS_ORIGINS: "https://a.example.com/path, http://b.example:8080" }).corsOrigins, [
+    "https://a.example.com",
+    "http://b.example:8080",
+  ]);
+  deepEqual(loadConfig({ CORS_ORIGINS: "*" }).corsOrigins, ["*"]);
+  match(problemsOf({ CORS_ORIGINS: "nope" })[0], /^CORS_ORIGINS="nope": expected a comma-separated list of origins/);
+});
+
+Deno.test("README.md documents every configuration variable", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  for (const name of Object.keys(VARIABLES)) ok(readme.includes(`| \`${name}\` |`), name);
+});

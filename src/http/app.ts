@@ -4,6 +4,8 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { getLogger } from "@logtape/logtape";
 import type { Config } from "../config.ts";
@@ -11,12 +13,13 @@ import type { PointStore } from "../core/point_store.ts";
 import { WindowError } from "../core/window.ts";
 import type { IngestCycle } from "../schemas.ts";
 import type { SourceKind } from "../ingest/source.ts";
-import { bearerToken, requestLog } from "./middleware.ts";
+import { bearerToken, requestLimits, requestLog } from "./middleware.ts";
 import { problemBody, ProblemError, problemResponse } from "./problem.ts";
 import { RequestStats } from "./request_stats.ts";
 import { coherenceRoutes } from "./coherence_routes.ts";
 import { systemRoutes } from "./system_routes.ts";
 import { historyRoutes } from "./history_routes.ts";
+import { pageRoutes } from "../page/routes.ts";
 import type { StoreRegistry } from "../persistence/registry.ts";
 import type { PersistenceStatus } from "../persistence/snapshotter.ts";
 
@@ -54,11 +57,36 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   app.use(requestId({ headerName: "X-Request-ID" }));
   app.use(requestLog({ stats }));
+  app.use(secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", "data:"],
+      connectSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+    xFrameOptions: "DENY",
+    referrerPolicy: "no-referrer",
+  }));
+  if (deps.config.corsOrigins.length > 0) {
+    app.use(cors({
+      origin: deps.config.corsOrigins.includes("*") ? "*" : deps.config.corsOrigins,
+      allowMethods: ["GET", "HEAD", "OPTIONS"],
+      allowHeaders: ["Authorization", "X-Request-ID"],
+      exposeHeaders: ["X-Request-ID"],
+    }));
+  }
+  app.use(requestLimits());
   if (deps.config.apiToken) app.use(bearerToken({ token: deps.config.apiToken }));
 
   app.route("/", systemRoutes({ ...deps, requestStats: stats }));
   app.route("/coherence", coherenceRoutes(deps));
   app.route("/coherence", historyRoutes(deps));
+  app.route("/", pageRoutes(deps, { api: app }));
 
   app.notFound((c) =>
     problemResponse(

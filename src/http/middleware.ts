@@ -50,3 +50,28 @@ export function bearerToken(
 export function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
+
+/**
+ * Refuses oversized requests before any work: a URL longer than `maxUrlLength` (414) or a body larger than
+ * `maxBodyBytes` (413; the API takes no bodies). Both answer with problem+json.
+ */
+export function requestLimits(
+  { maxUrlLength = 4096, maxBodyBytes = 16 * 1024 }: { maxUrlLength?: number; maxBodyBytes?: number } = {},
+): MiddlewareHandler {
+  return async (c, next) => {
+    if (c.req.url.length > maxUrlLength) {
+      throw new ProblemError(
+        "uri-too-long",
+        `The request URL is ${c.req.url.length} characters; at most ${maxUrlLength} are accepted`,
+      );
+    }
+    const length = Number(c.req.header("content-length") ?? "0");
+    if (length > maxBodyBytes || (c.req.header("transfer-encoding") ?? "").includes("chunked")) {
+      throw new ProblemError(
+        "payload-too-large",
+        `Request bodies are limited to ${maxBodyBytes} bytes (this API reads none)`,
+      );
+    }
+    await next();
+  };
+}

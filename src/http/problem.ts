@@ -17,6 +17,8 @@ export type ProblemKind =
   | "method-not-allowed"
   | "unauthorized"
   | "store-unavailable"
+  | "uri-too-long"
+  | "payload-too-large"
   | "internal";
 
 const TITLES: Record<ProblemKind, [number, string]> = {
@@ -28,6 +30,8 @@ const TITLES: Record<ProblemKind, [number, string]> = {
   "method-not-allowed": [405, "Method not allowed"],
   unauthorized: [401, "Unauthorized"],
   "store-unavailable": [503, "Snapshot store unavailable"],
+  "uri-too-long": [414, "URI too long"],
+  "payload-too-large": [413, "Payload too large"],
   internal: [500, "Internal error"],
 };
 

@@ -289,3 +289,42 @@ Deno.test("GET /coherence/series refuses bad ranges and point counts with proble
     match((await json(res)).detail, detail);
   }
 });
+
+Deno.test("responses carry security headers: a self-only CSP with frame-ancestors, nosniff, no framing", async () => {
+  const { app } = testApp({ points });
+  const res = await app.request("/coherence/metrics");
+  const csp = res.headers.get("content-security-policy") ?? "";
+  match(csp, /default-src 'self'/);
+  match(csp, /frame-ancestors 'none'/);
+  match(csp, /script-src 'self'/);
+  equal(res.headers.get("x-content-type-options"), "nosniff");
+  equal(res.headers.get("x-frame-options"), "DENY");
+  equal(res.headers.get("referrer-policy"), "no-referrer");
+  const problem = await app.request("/nope");
+  equal(problem.headers.get("x-content-type-options"), "nosniff");
+});
+
+Deno.test("CORS is off unless CORS_ORIGINS is set, and then allows only those origins", async () => {
+  const off = testApp({ points }).app;
+  const plain = await off.request("/health", { headers: { Origin: "https://evil.example" } });
+  equal(plain.headers.get("access-control-allow-origin"), null);
+  const on = testApp({ points, env: { CORS_ORIGINS: "https://dash.example.com" } }).app;
+  const allowed = await on.request("/health", { headers: { Origin: "https://dash.example.com" } });
+  equal(allowed.headers.get("access-control-allow-origin"), "https://dash.example.com");
+  const other = await on.request("/health", { headers: { Origin: "https://evil.example" } });
+  equal(other.headers.get("access-control-allow-origin"), null);
+});
+
+Deno.test("oversized URLs and request bodies are refused with problem+json before any work", async () => {
+  const { app } = testApp({ points });
+  const long = await app.request(`/coherence/metrics?x=${"a".repeat(5000)}`);
+  equal(long.status, 414);
+  equal(long.headers.get("content-type"), "application/problem+json");
+  const body = await app.request("/coherence/metrics", {
+    method: "POST",
+    body: "x".repeat(20_000),
+    headers: { "content-length": "20000" },
+  });
+  equal(body.status, 413);
+  equal((await json(body)).status, 413);
+});
