@@ -1,0 +1,120 @@
+/**
+ * Sidebar island: signal, window and snapshot-store selects. Without JavaScript it is a plain GET form
+ * (Apply reloads `/?signal=…&window=…&store=…`); hydrated, a change fetches the new selection at once and the
+ * button refreshes now.
+ */
+import {
+  formatClock,
+  formatInteger,
+  formatSignal,
+  formatUtc,
+  POOLED,
+  storeOptionLabel,
+  windowOptionLabel,
+} from "../src/page/format.ts";
+import { isStoreMode } from "../src/page/selection.ts";
+import type { Selection, SelectionOptions } from "../src/page/types.ts";
+import { data, hydrated, loading, pollMs, refresh, select, selection, signals } from "./live.ts";
+
+export interface ControlsProps {
+  selection: Selection;
+  options: SelectionOptions;
+  /** Problems with the requested query (unknown signal, bad window) and with the first fetch. */
+  notices: string[];
+  errors: string[];
+  renderedAt: string;
+}
+
+export default function Controls(props: ControlsProps) {
+  const current = selection.value ?? props.selection;
+  const live = data.value;
+  const signalOptions = signals.value ?? props.options.signals;
+  const errors = live ? live.errors : props.errors;
+  const notices = live ? [] : props.notices;
+  const isLive = hydrated.value;
+
+  const onSubmit = (event: Event) => {
+    if (!isLive) return;
+    event.preventDefault();
+    void refresh();
+  };
+
+  let status: string;
+  if (!isLive) status = `Rendered ${formatUtc(props.renderedAt)}. Reload the page for newer data.`;
+  else if (loading.value) status = "Refreshing…";
+  else {
+    status = `Live: updated ${formatClock(live?.fetchedAt ?? props.renderedAt)} UTC, refreshing every ${
+      Math.round(pollMs.value / 1000)
+    } s.`;
+  }
+
+  return (
+    <form class="controls" method="get" action="/" onSubmit={onSubmit} aria-labelledby="controls-title">
+      <h2 id="controls-title">Selection</h2>
+      <div class="field">
+        <label for="select-signal">Signal</label>
+        <select
+          id="select-signal"
+          name="signal"
+          value={current.signal}
+          onChange={(event) => select({ signal: event.currentTarget.value })}
+        >
+          <option value={POOLED}>{formatSignal(POOLED)}</option>
+          {signalOptions.map((option) => (
+            <option key={option.signal} value={option.signal}>
+              {option.signal} ({formatInteger(option.n)} points)
+            </option>
+          ))}
+        </select>
+      </div>
+      <div class="field">
+        <label for="select-window">Window</label>
+        <select
+          id="select-window"
+          name="window"
+          value={current.window}
+          aria-describedby="window-hint"
+          onChange={(event) => select({ window: event.currentTarget.value })}
+        >
+          {props.options.windows.map((option) => (
+            <option key={option.value} value={option.value}>{windowOptionLabel(option)}</option>
+          ))}
+        </select>
+        <p class="hint" id="window-hint">Configured windows are snapshotted after every ingest cycle.</p>
+      </div>
+      <div class="field">
+        <label for="select-store">Snapshot store</label>
+        <select
+          id="select-store"
+          name="store"
+          value={current.store}
+          aria-describedby="store-hint"
+          onChange={(event) => {
+            const mode = event.currentTarget.value;
+            if (isStoreMode(mode)) select({ store: mode });
+          }}
+        >
+          {props.options.stores.map((option) => (
+            <option key={option.mode} value={option.mode}>{storeOptionLabel(option)}</option>
+          ))}
+        </select>
+        <p class="hint" id="store-hint">Which persistence store the history table reads.</p>
+      </div>
+      <button type="submit" class="button">{isLive ? "Refresh now" : "Apply"}</button>
+      <p
+        class="status"
+        role="status"
+        aria-live="polite"
+        data-loading={isLive && loading.value ? "true" : "false"}
+      >
+        {status}
+      </p>
+      {notices.length + errors.length > 0 && (
+        <ul class="problems" aria-label="Problems">
+          {notices.map((text) => <li key={text}>{text}</li>)}
+          {errors.map((text) => <li key={text}>{text}</li>)}
+        </ul>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,125 @@
+/**
+ * The sidebar's selection: its choices, the page's query string and the API paths it maps to. Pure, shared by
+ * the server render and the islands.
+ */
+import { formatWindow, parseWindow } from "../core/window.ts";
+import { POOLED } from "./format.ts";
+import {
+  type Selection,
+  type SelectionOptions,
+  type SignalOption,
+  STORE_MODES,
+  type StoreMode,
+  type StoreOption,
+  type WindowOption,
+} from "./types.ts";
+
+/** Windows offered besides the configured ones. */
+export const COMMON_WINDOWS = ["5m", "1h", "24h"] as const;
+
+/**
+ * The window choices: the configured windows (marked), the common ones, and `current` when it is neither;
+ * one entry per length, shortest first.
+ */
+export function windowOptions(configuredSec: readonly number[], current?: string): WindowOption[] {
+  const bySeconds = new Map<number, WindowOption>();
+  const add = (seconds: number, configured: boolean) => {
+    const known = bySeconds.get(seconds);
+    if (known) known.configured ||= configured;
+    else bySeconds.set(seconds, { value: formatWindow(seconds), seconds, configured });
+  };
+  for (const seconds of configuredSec) add(seconds, true);
+  for (const text of COMMON_WINDOWS) add(parseWindow(text), false);
+  if (current !== undefined) {
+    try {
+      add(parseWindow(current), false);
+    } catch {
+      // An unparsable current window is not offered; resolveSelection reports it.
+    }
+  }
+  return [...bySeconds.values()].sort((a, b) => a.seconds - b.seconds);
+}
+
+/** Every store mode, the active one marked. */
+export function storeOptions(active: StoreMode): StoreOption[] {
+  return STORE_MODES.map((mode) => ({ mode, active: mode === active }));
+}
+
+export function isStoreMode(text: string): text is StoreMode {
+  return (STORE_MODES as readonly string[]).includes(text);
+}
+
+export interface SelectionContext {
+  signals: readonly SignalOption[];
+  configuredWindowsSec: readonly number[];
+  maxWindowSec: number;
+  activeStore: StoreMode;
+}
+
+/**
+ * Reads the page's query (`signal`, `window`, `store`) into a selection the API accepts, falling back to the
+ * defaults (all signals, the first configured window, the active store) with a notice for each value that
+ * could not be used.
+ */
+export function resolveSelection(
+  query: { signal?: string; window?: string; store?: string },
+  context: SelectionContext,
+): { selection: Selection; notices: string[] } {
+  const notices: string[] = [];
+  const defaultWindow = formatWindow(context.configuredWindowsSec[0]);
+  let signal = query.signal?.trim() || POOLED;
+  if (signal !== POOLED && !context.signals.some((s) => s.signal === signal)) {
+    notices.push(`Unknown signal "${signal}": showing all signals instead.`);
+    signal = POOLED;
+  }
+  let window = defaultWindow;
+  const requested = query.window?.trim();
+  if (requested) {
+    try {
+      window = formatWindow(parseWindow(requested, { maxSec: context.maxWindowSec }));
+    } catch (error) {
+      notices.push(`${error instanceof Error ? error.message : String(error)}: showing ${defaultWindow}.`);
+    }
+  }
+  let store = context.activeStore;
+  const requestedStore = query.store?.trim().toLowerCase();
+  if (requestedStore) {
+    if (isStoreMode(requestedStore)) store = requestedStore;
+    else notices.push(`Unknown store "${requestedStore}": showing the active store (${store}).`);
+  }
+  return { selection: { signal, window, store }, notices };
+}
+
+/** The sidebar's choices for a selection (its window offered even when it is not a usual one). */
+export function selectionOptions(
+  selection: Selection,
+  context: SelectionContext,
+): SelectionOptions {
+  return {
+    signals: [...context.signals],
+    windows: windowOptions(context.configuredWindowsSec, selection.window),
+    stores: storeOptions(context.activeStore),
+  };
+}
+
+/** The page URL's query for a selection: `?signal=alpha&window=1h&store=sqlite`. */
+export function selectionQuery(selection: Selection): string {
+  return `?${new URLSearchParams({ ...selection })}`;
+}
+
+export interface ApiPathOptions {
+  seriesPoints: number;
+  historyLimit: number;
+}
+
+/** The API requests behind one refresh of a selection (same-origin paths). */
+export function apiPaths(selection: Selection, options: ApiPathOptions) {
+  const base = { signal: selection.signal, window: selection.window };
+  const query = (extra: Record<string, string>) => new URLSearchParams({ ...base, ...extra }).toString();
+  return {
+    metrics: `/coherence/metrics?${query({})}`,
+    series: `/coherence/series?${query({ points: String(options.seriesPoints) })}`,
+    history: `/coherence/history?${query({ limit: String(options.historyLimit), store: selection.store })}`,
+    signals: "/coherence/signals",
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * The verification page's data shapes, shared by the server render and the islands. Type-only imports, so
+ * the client bundle never pulls in zod or the OpenAPI schemas.
+ */
+import type { HistoryResponse, MetricsResponse, SeriesResponse } from "../schemas.ts";
+
+export type { HistoryResponse, MetricsResponse, SeriesResponse };
+export type RiskLevel = MetricsResponse["predictedDriftRisk"];
+export type Thresholds = MetricsResponse["explain"]["thresholds"];
+export type SeriesPoint = SeriesResponse["points"][number];
+export type HistoryRow = HistoryResponse["rows"][number];
+
+export const STORE_MODES = ["sqlite", "csv", "kv", "none"] as const;
+export type StoreMode = (typeof STORE_MODES)[number];
+
+/** What the sidebar selects; also the page's query string (`/?signal=alpha&window=1h&store=sqlite`). */
+export interface Selection {
+  /** A signal name, or `"*"` for all signals pooled. */
+  signal: string;
+  /** Window text as the API takes it (`1h`). */
+  window: string;
+  /** Which snapshot store the history table reads. */
+  store: StoreMode;
+}
+
+export interface SignalOption {
+  signal: string;
+  n: number;
+}
+
+export interface WindowOption {
+  value: string;
+  seconds: number;
+  /** One of DEFAULT_WINDOWS (snapshotted each cycle, so it has history). */
+  configured: boolean;
+}
+
+export interface StoreOption {
+  mode: StoreMode;
+  active: boolean;
+}
+
+/** The sidebar's choices. */
+export interface SelectionOptions {
+  signals: SignalOption[];
+  windows: WindowOption[];
+  stores: StoreOption[];
+}
+
+/**
+ * The history table's data: the `/coherence/history` answer, or why there is none (`available: false` when
+ * the route is missing or failed).
+ */
+export interface HistoryView {
+  available: boolean;
+  store: StoreMode;
+  active: boolean;
+  note: string | null;
+  rows: HistoryRow[];
+  /** Why no rows could be read (route absent, store unreadable); null when the read worked. */
+  problem: string | null;
+}
+
+/** Everything one refresh fetches for a selection. */
+export interface PageData {
+  selection: Selection;
+  metrics: MetricsResponse | null;
+  series: SeriesResponse | null;
+  history: HistoryView;
+  /** Problems met while fetching (shown in the sidebar), empty when all went well. */
+  errors: string[];
+  /** When this data was fetched, RFC 3339. */
+  fetchedAt: string;
+}
+
+/** The id of the `<script type="application/json">` element holding the {@linkcode PageConfig}. */
+export const PAGE_CONFIG_ID = "page-config";
+
+/** The small JSON block the client entry reads before hydrating (`<script type="application/json">`). */
+export interface PageConfig {
+  selection: Selection;
+  pollMs: number;
+  historyLimit: number;
+  seriesPoints: number;
+}

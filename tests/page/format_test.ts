@@ -1,0 +1,157 @@
+import { equal, match } from "node:assert/strict";
+import {
+  exportFileName,
+  formatAge,
+  formatClock,
+  formatInteger,
+  formatNumber,
+  formatSignal,
+  formatUtc,
+  formatWindowSec,
+  historyEmptyMessage,
+  MISSING,
+  RISK_COLORS,
+  riskClass,
+  riskHeadline,
+  riskLabel,
+  storeOptionLabel,
+  windowOptionLabel,
+} from "../../src/page/format.ts";
+import type { HistoryView, RiskLevel, Selection } from "../../src/page/types.ts";
+
+Deno.test("formatNumber() prints fixed digits, a dash for missing values and never -0", () => {
+  equal(formatNumber(86.2), "86.20");
+  equal(formatNumber(0.123456, 3), "0.123");
+  equal(formatNumber(100, 0), "100");
+  equal(formatNumber(null), MISSING);
+  equal(formatNumber(undefined), MISSING);
+  equal(formatNumber(Number.NaN), MISSING);
+  equal(formatNumber(Number.POSITIVE_INFINITY), MISSING);
+  equal(formatNumber(-0.001), "0.00");
+  equal(formatNumber(-0), "0.00");
+  equal(formatNumber(-1.5), "-1.50");
+});
+
+Deno.test("formatInteger() groups thousands with commas, independent of the locale", () => {
+  equal(formatInteger(0), "0");
+  equal(formatInteger(999), "999");
+  equal(formatInteger(1440), "1,440");
+  equal(formatInteger(1234567), "1,234,567");
+  equal(formatInteger(-12345), "-12,345");
+  equal(formatInteger(null), MISSING);
+});
+
+Deno.test("formatUtc() and formatClock() print UTC whole seconds and pass unparsable text through", () => {
+  equal(formatUtc("2025-10-29T17:43:00.912Z"), "2025-10-29 17:43:00 UTC");
+  equal(formatUtc("2025-10-29T19:43:00+02:00"), "2025-10-29 17:43:00 UTC");
+  equal(formatClock("2025-10-29T17:43:05Z"), "17:43:05");
+  equal(formatUtc("not a date"), "not a date");
+  equal(formatUtc(null), MISSING);
+  equal(formatClock(undefined), MISSING);
+});
+
+Deno.test("formatAge() picks seconds, minutes, hours or days", () => {
+  equal(formatAge(0), "0 s");
+  equal(formatAge(45_000), "45 s");
+  equal(formatAge(12 * 60_000), "12 min");
+  equal(formatAge(3 * 3_600_000), "3 h");
+  equal(formatAge(3 * 86_400_000), "3 d");
+  equal(formatAge(-5), "0 s");
+});
+
+Deno.test("formatWindowSec() and formatSignal() use the API's words", () => {
+  equal(formatWindowSec(3600), "1h");
+  equal(formatWindowSec(86400), "24h");
+  equal(formatWindowSec(300), "5m");
+  equal(formatSignal("*"), "all signals (*)");
+  equal(formatSignal("alpha"), "alpha");
+});
+
+Deno.test("risk labels give every level words, a class and a colour", () => {
+  const levels: RiskLevel[] = ["low", "medium", "high", "unknown"];
+  for (const level of levels) {
+    match(riskLabel(level), /^[A-Z][a-z]+$/);
+    equal(riskClass(level), `risk-${level}`);
+    match(RISK_COLORS[level], /^#[0-9a-f]{6}$/);
+  }
+  equal(riskHeadline("high"), "High drift risk");
+  equal(riskHeadline("unknown"), "Drift risk unknown: not enough data");
+  equal(riskClass("bogus" as RiskLevel), "risk-unknown");
+});
+
+Deno.test("RISK_COLORS have at least 4.5:1 contrast on white (usable as text)", () => {
+  const luminance = (hex: string) => {
+    const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255)
+      .map((c) => c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  for (const [level, color] of Object.entries(RISK_COLORS)) {
+    const ratio = 1.05 / (luminance(color) + 0.05);
+    equal(ratio >= 4.5, true, `${level} ${color} has contrast ${ratio.toFixed(2)}`);
+  }
+});
+
+Deno.test("static/page.css uses the same risk colours as the chart", async () => {
+  const css = await Deno.readTextFile(new URL("../../static/page.css", import.meta.url));
+  for (const [level, color] of Object.entries(RISK_COLORS)) {
+    match(css, new RegExp(`--risk-${level}: ${color};`));
+  }
+});
+
+Deno.test("select option labels mark configured windows and the active store", () => {
+  equal(windowOptionLabel({ value: "1h", seconds: 3600, configured: true }), "1h (configured)");
+  equal(windowOptionLabel({ value: "5m", seconds: 300, configured: false }), "5m");
+  equal(storeOptionLabel({ mode: "sqlite", active: true }), "sqlite (active)");
+  equal(storeOptionLabel({ mode: "csv", active: false }), "csv");
+});
+
+const selection: Selection = { signal: "*", window: "1h", store: "sqlite" };
+const view = (over: Partial<HistoryView>): HistoryView => ({
+  available: true,
+  store: "sqlite",
+  active: true,
+  note: null,
+  rows: [],
+  problem: null,
+  ...over,
+});
+
+Deno.test("historyEmptyMessage() says why there are no rows, and nothing when there are", () => {
+  match(historyEmptyMessage(view({}), selection)!, /^No snapshots yet for all signals \(\*\) over 1h/);
+  match(
+    historyEmptyMessage(view({ available: false, problem: "no /coherence/history route" }), selection)!,
+    /^No snapshots yet: .*no \/coherence\/history route/,
+  );
+  match(historyEmptyMessage(view({ store: "none" }), selection)!, /keeps nothing \(PERSISTENCE=none\)/);
+  match(
+    historyEmptyMessage(
+      view({ store: "csv", active: false, note: "No csv snapshot store exists" }),
+      selection,
+    )!,
+    /in the csv store\. No csv snapshot store exists\./,
+  );
+  const row = {
+    timestamp: "2025-10-29T17:43:00Z",
+    signal: "*",
+    windowSec: 3600,
+    n: 60,
+    coherenceMean: 85,
+    stdev: 2,
+    volatilityIndex: 0.02,
+    predictedDriftRisk: "low" as const,
+    inputs: { start_ts: "2025-10-29T16:43:00Z", end_ts: "2025-10-29T17:43:00Z", source: "mock_file" },
+    meta: { engine_version: "0.1.0" },
+  };
+  equal(historyEmptyMessage(view({ rows: [row] }), selection), null);
+});
+
+Deno.test("exportFileName() names the signal, window and time, safe for any file system", () => {
+  equal(
+    exportFileName({ signal: "*", windowSec: 3600, timestamp: "2025-10-29T17:43:00.123Z" }),
+    "coherence-metrics_all_1h_2025-10-29T17-43-00Z.json",
+  );
+  equal(
+    exportFileName({ signal: "a/b c", windowSec: 86400, timestamp: "2025-10-29T17:43:00Z" }),
+    "coherence-metrics_a_b_c_24h_2025-10-29T17-43-00Z.json",
+  );
+});
