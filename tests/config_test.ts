@@ -142,7 +142,10 @@ Deno.test("loadConfig() parses CORS_ORIGINS into origins and refuses anything el
     "http://b.example:8080",
   ]);
   deepEqual(loadConfig({ CORS_ORIGINS: "*" }).corsOrigins, ["*"]);
-  match(problemsOf({ CORS_ORIGINS: "nope" })[0], /^CORS_ORIGINS="nope": expected a comma-separated list of origins/);
+  match(
+    problemsOf({ CORS_ORIGINS: "nope" })[0],
+    /^CORS_ORIGINS="nope": expected a comma-separated list of origins/,
+  );
 });
 
 Deno.test("README.md documents every configuration variable", async () => {
