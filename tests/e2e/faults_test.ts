@@ -14,6 +14,7 @@ import { createMockDarshan, generateRecords, mulberry32 } from "../../src/mock/d
 import { createStoreRegistry } from "../../src/persistence/registry.ts";
 import { openSqliteStore } from "../../src/persistence/sqlite_store.ts";
 import { openCsvStore } from "../../src/persistence/csv_store.ts";
+import { openRetryingStore } from "../../src/persistence/retrying_store.ts";
 import type { SnapshotStore } from "../../src/persistence/snapshot.ts";
 import { createSnapshotter } from "../../src/persistence/snapshotter.ts";
 import { StatusSchema } from "../../src/schemas.ts";
@@ -230,6 +231,38 @@ Deno.test("a full DATA_DIR: the snapshot write fails, /status says so, ingest go
     const rows = await snapshots.history({ signal: "*", windowSec: 3600, limit: 1000 });
     ok(rows.length > 0);
     ok(rows.every((r) => r.engine_version === "0.1.0" && r.window_sec === 3600));
+  } finally {
+    mock.close();
+    await server.shutdown();
+    await snapshots.close();
+    await new Deno.Command("umount", { args: [dir] }).output();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a read-only DATA_DIR: every write fails with the reason in /status while ingest and the API go on", async () => {
+  const dir = await Deno.makeTempDir();
+  const mount = await new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", "ro,size=16k", "tmpfs", dir] })
+    .output();
+  equal(mount.code, 0, `mounting a read-only tmpfs needs root: ${new TextDecoder().decode(mount.stderr)}`);
+  const records = generateRecords(60, { random: mulberry32(8), endMs: T0, signals: ["alpha"] });
+  const mock = createMockDarshan({ records, apiKey: KEY });
+  const { server, baseUrl } = serve((req) => mock.app.fetch(req));
+  const snapshots = await openRetryingStore("csv", { dataDir: join(dir, "data") });
+  try {
+    ok(snapshots.openError !== null, "the store cannot be opened on a read-only file system");
+    const s = service(baseUrl, snapshots);
+    for (let i = 0; i < 3; i++) {
+      ok((await s.poller.runCycle()).ok, "ingest goes on");
+      s.advance(MINUTE);
+    }
+    const status = await s.status();
+    equal(status.persistence.writeFailures, 3);
+    match(status.persistence.lastWrite?.error ?? "", /read-only|EROFS/i);
+    const metrics = await s.app.request("/coherence/metrics?signal=alpha");
+    equal(metrics.status, 200);
+    // 60 one-minute points ending at T0; three cycles later the 1 h window ends at T0 + 3 min.
+    equal((await metrics.json()).n, 57);
   } finally {
     mock.close();
     await server.shutdown();
