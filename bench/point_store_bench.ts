@@ -60,7 +60,7 @@ for (const [i, signal] of ["alpha", "beta", "gamma", "delta"].entries()) {
 const pooledEnd = T0 + (POOLED_N - 1) * SEC;
 
 // A series whose last 1M points have a tiny spread next to large prefix sums: the error bound sends these
-// windows to the exact two-pass fallback, so this measures the worst case.
+// windows to the exact block-tree fallback (two-pass edges + O(log n) nodes), so this measures the worst case.
 const driftStore = new PointStore();
 {
   const wide = columns(200_000, 20, 50, 50);
@@ -109,10 +109,19 @@ Deno.bench({
 });
 
 Deno.bench({
-  name: "window query, 1M points, tiny variance (two-pass fallback)",
+  name: "window query, 1M points, tiny variance (exact block-tree fallback)",
   group: "window",
   fn() {
     sink += driftStore.window("drift", driftEnd - 1_000_000 * SEC, driftEnd).m2;
+  },
+});
+
+Deno.bench({
+  // Both window edges one point inside a block: 2 × 63 points read directly, the rest from the tree.
+  name: "window query, 1M − 2 points, tiny variance, unaligned edges (worst case)",
+  group: "window",
+  fn() {
+    sink += driftStore.window("drift", driftEnd - 999_999 * SEC, driftEnd - SEC).m2;
   },
 });
 

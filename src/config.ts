@@ -8,6 +8,7 @@ import { parse as parseDotenv } from "dotenv";
 import { DEFAULT_THRESHOLDS, type Thresholds } from "./core/risk.ts";
 import { formatWindow, parseWindow, parseWindowList, WindowError } from "./core/window.ts";
 import { DIALECT_NAMES, type DialectName } from "./ingest/dialect.ts";
+import { detectDeploy, selectPersistence } from "./deploy.ts";
 
 export const PERSISTENCE_MODES = ["sqlite", "csv", "kv", "none"] as const;
 export type PersistenceMode = (typeof PERSISTENCE_MODES)[number];
@@ -30,7 +31,12 @@ export interface Config {
   /** Configured windows in seconds; the first is the default for requests. */
   windows: number[];
   maxWindowSec: number;
+  /** The mode in effect: `PERSISTENCE` if set, else `kv` on Deno Deploy, else `sqlite`. */
   persistence: PersistenceMode;
+  /** Whether `PERSISTENCE` was set (rather than chosen by {@linkcode selectPersistence}). */
+  persistenceExplicit: boolean;
+  /** Running on Deno Deploy (`DENO_DEPLOYMENT_ID`) or told so (`DENO_DEPLOY`): KV, cron-driven ingest, no files. */
+  deploy: boolean;
   dataDir: string;
   retentionSec: number;
   engineVersion: string;
@@ -163,9 +169,15 @@ export const VARIABLES = {
   },
   MAX_WINDOW: { schema: duration(), default: "30d", help: "Largest window a request may ask for" },
   PERSISTENCE: {
-    schema: oneOf(PERSISTENCE_MODES),
-    default: "sqlite",
-    help: "Snapshot store: sqlite, csv, kv or none",
+    schema: optionalText.pipe(oneOf(PERSISTENCE_MODES).optional()),
+    default: undefined,
+    help: "Snapshot store: sqlite, csv, kv or none; unset: sqlite, or kv on Deno Deploy",
+  },
+  DENO_DEPLOY: {
+    schema: optionalText,
+    default: undefined,
+    help:
+      "Set (true) to run as on Deno Deploy: PERSISTENCE defaults to kv, ingest runs from Deno.cron, no files are written (Deploy's own DENO_DEPLOYMENT_ID does the same)",
   },
   DATA_DIR: {
     schema: z.string().trim().min(1, { error: "expected a directory path" }),
@@ -218,7 +230,8 @@ export const VARIABLES = {
   API_TOKEN: {
     schema: optionalText,
     default: undefined,
-    help: "When set, every route but /health requires Authorization: Bearer <token>",
+    help:
+      "When set, every route but /health requires Authorization: Bearer <token> (the page signs in with a form)",
   },
   CORS_ORIGINS: {
     schema: z.string().trim().transform((v) => v.split(",").map((o) => o.trim()).filter((o) => o !== ""))
@@ -279,7 +292,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     mock: { path: v.MOCK_PATH, replay: v.MOCK_REPLAY },
     windows: v.DEFAULT_WINDOWS,
     maxWindowSec: v.MAX_WINDOW,
-    persistence: v.PERSISTENCE,
+    persistence: selectPersistence({ configured: v.PERSISTENCE, deploy: detectDeploy(env) }),
+    persistenceExplicit: v.PERSISTENCE !== undefined,
+    deploy: detectDeploy(env),
     dataDir: v.DATA_DIR,
     retentionSec: v.RETENTION,
     engineVersion: v.ENGINE_VERSION,

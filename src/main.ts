@@ -2,10 +2,12 @@
  * The one wiring point: config → logging → store → source → ingest → createApp(deps) → Deno.serve.
  * Nothing here runs at import time; `main()` runs when this file is the entry point.
  */
-import { getLogger } from "@logtape/logtape";
+import { dispose, getLogger } from "@logtape/logtape";
 import { type Config, ConfigError, loadConfig, mergeEnvironment } from "./config.ts";
 import { PointStore } from "./core/point_store.ts";
 import { createApp } from "./http/app.ts";
+import { ServiceMetrics } from "./http/prometheus.ts";
+import { type CronFn, scheduleIngest } from "./deploy.ts";
 import { createDarshanClient } from "./ingest/darshan_client.ts";
 import { DIALECTS } from "./ingest/dialect.ts";
 import { BUNDLED_FIXTURE, createMockSource } from "./ingest/mock_source.ts";
@@ -57,19 +59,37 @@ export function createSource(config: Config, { startedAtMs = Date.now() } = {}):
 export interface Service {
   server: Deno.HttpServer<Deno.NetAddr>;
   url: string;
-  /** Stops ingest and the server (in-flight requests finish). */
+  metrics: ServiceMetrics;
+  /** The ingest cron schedule on Deno Deploy; null when the timer loop runs. */
+  ingestSchedule: string | null;
+  /**
+   * Graceful stop: the listener closes at once while in-flight requests finish; ingest stops at the same time
+   * (a pull in flight is aborted, a snapshot write in progress completes); then the stores are closed (SQLite
+   * checkpoints its WAL). Safe to call more than once.
+   */
   shutdown(): Promise<void>;
 }
 
-/** Where the local Deno KV file lives when PERSISTENCE=kv (Deno Deploy uses its own KV instead). */
-export function kvPathFor(config: Config): string {
-  return join(config.dataDir, "rolling_store.kv");
+export interface StartOptions {
+  onListen?: (url: string) => void;
+  /** Wraps the app's handler (tests inject slow requests). */
+  wrapHandler?: (handler: Deno.ServeHandler<Deno.NetAddr>) => Deno.ServeHandler<Deno.NetAddr>;
+  /** `Deno.cron` stand-in for Deploy mode (tests). */
+  cron?: CronFn;
+}
+
+/**
+ * Where the local Deno KV file lives when PERSISTENCE=kv; undefined on Deno Deploy, where `Deno.openKv()`
+ * opens the platform's KV and nothing may be written to the file system.
+ */
+export function kvPathFor(config: Config): string | undefined {
+  return config.deploy ? undefined : join(config.dataDir, "rolling_store.kv");
 }
 
 /** Starts the whole service from a config; used by `main()` and by the end-to-end tests. */
 export async function startService(
   config: Config,
-  { onListen }: { onListen?: (url: string) => void } = {},
+  { onListen, wrapHandler, cron }: StartOptions = {},
 ): Promise<Service> {
   const startedAtMs = Date.now();
   const store = new PointStore();
@@ -80,6 +100,12 @@ export async function startService(
     log.error("snapshot store unavailable; retrying every cycle", { error: snapshots.openError });
   }
   const registry = createStoreRegistry(snapshots, storeOptions);
+  const metrics = new ServiceMetrics({
+    version: config.engineVersion,
+    startedAtMs,
+    points: store,
+    persistence: () => snapshotter.status(),
+  });
   const snapshotter = createSnapshotter({
     points: store,
     snapshots,
@@ -88,6 +114,7 @@ export async function startService(
     thresholds: config.thresholds,
     source: source.kind,
     engineVersion: config.engineVersion,
+    onRows: (rows) => metrics.recordSnapshot(rows),
   });
   const poller = createPoller({
     source,
@@ -95,8 +122,26 @@ export async function startService(
     maxWindowSec: Math.max(...config.windows),
     overlapSec: config.ingestOverlapSec,
     intervalSec: config.ingestIntervalSec,
-    onCycle: () => snapshotter.afterCycle(),
+    onCycle: (cycle) => {
+      metrics.recordCycle(cycle);
+      return snapshotter.afterCycle();
+    },
   });
+  // On Deno Deploy the cron job must be registered during start-up, before the server listens.
+  const cronAbort = new AbortController();
+  const ingest = scheduleIngest(poller, {
+    deploy: config.deploy,
+    intervalSec: config.ingestIntervalSec,
+    cron,
+    signal: cronAbort.signal,
+    onError: (error) => log.error("ingest cycle failed to run", { error: String(error) }),
+  });
+  if (ingest.schedule !== null) {
+    log.info("ingest scheduled with Deno.cron", {
+      schedule: ingest.schedule,
+      persistence: config.persistence,
+    });
+  }
   const app = createApp({
     config,
     store,
@@ -104,6 +149,7 @@ export async function startService(
     persistence: { registry, status: snapshotter.status },
     source: { kind: source.kind, location: source.location, replay: source.kind === "mock_replay" },
     startedAtMs,
+    metrics,
   });
   let url = "";
   const server = Deno.serve({
@@ -115,21 +161,74 @@ export async function startService(
       log.info("listening", { url, source: source.kind, location: source.location });
       onListen?.(url);
     },
-  }, app.fetch);
+  }, wrapHandler ? wrapHandler(app.fetch) : app.fetch);
   // Ingest starts once the listener is up, so /health answers at once even while a large backfill runs.
-  poller.start();
+  ingest.start();
+  let stopping: Promise<void> | null = null;
   return {
     server,
     get url() {
       return url;
     },
-    async shutdown() {
-      await poller.stop();
-      await server.shutdown();
-      await registry.closeAll();
+    metrics,
+    ingestSchedule: ingest.schedule,
+    shutdown() {
+      stopping ??= (async () => {
+        cronAbort.abort();
+        await Promise.all([server.shutdown(), poller.stop()]);
+        // Nothing can touch the stores any more: close them (SQLite checkpoints and removes its WAL file).
+        await registry.closeAll();
+      })();
+      return stopping;
     },
   };
 }
+
+/**
+ * The URL `--healthcheck` probes: `/health` on this process's PORT, through loopback when the service listens
+ * on every address (`0.0.0.0`, `::`).
+ */
+export function healthcheckUrl(config: Pick<Config, "host" | "port">): string {
+  const host = config.host === "0.0.0.0" || config.host === ""
+    ? "127.0.0.1"
+    : config.host === "::"
+    ? "[::1]"
+    : config.host.includes(":")
+    ? `[${config.host}]`
+    : config.host;
+  return `http://${host}:${config.port}/health`;
+}
+
+/**
+ * `coherence-engine --healthcheck`: GET /health of the running service; 0 when it answers 200 with status ok,
+ * else 1. The Docker HEALTHCHECK runs it, so the runtime image needs no curl or shell.
+ */
+export async function healthcheck(
+  config: Pick<Config, "host" | "port">,
+  { fetch = globalThis.fetch, timeoutMs = 3000, print = console.error }: {
+    fetch?: typeof globalThis.fetch;
+    timeoutMs?: number;
+    print?: (line: string) => void;
+  } = {},
+): Promise<number> {
+  if (config.port === 0) {
+    print("healthcheck: PORT=0 picks a random port; set PORT to probe the service");
+    return 1;
+  }
+  const url = healthcheckUrl(config);
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = await response.json().catch(() => null);
+    if (response.status === 200 && body?.status === "ok") return 0;
+    print(`healthcheck: ${url} answered ${response.status}`);
+  } catch (error) {
+    print(`healthcheck: ${url} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return 1;
+}
+
+/** Longest a graceful stop may take before the process exits anyway, ms. */
+export const SHUTDOWN_GRACE_MS = 30_000;
 
 export async function main(): Promise<void> {
   let config: Config;
@@ -142,14 +241,23 @@ export async function main(): Promise<void> {
     }
     throw error;
   }
+  if (Deno.args[0] === "--healthcheck") Deno.exit(await healthcheck(config));
   await configureLogging({ level: config.logLevel });
   const service = await startService(config);
+  if (config.deploy) return; // Deploy manages the isolate's life: no signals, and start-up must complete.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info("stopping", { signal });
+    const deadline = setTimeout(() => {
+      log.error("graceful stop took too long; exiting", { graceMs: SHUTDOWN_GRACE_MS });
+      Deno.exit(1);
+    }, SHUTDOWN_GRACE_MS);
     await service.shutdown();
+    clearTimeout(deadline);
+    log.info("stopped", { signal });
+    await dispose(); // flushes the log sink
     Deno.exit(0);
   };
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));

@@ -8,9 +8,13 @@
  *   Neumaier-compensated accumulation. A window [a, b) then has n = b − a, Σd = P₁[b] − P₁[a],
  *   Σd² = P₂[b] − P₂[a], μ = K + Σd / n and M2 = Σd² − (Σd)² / n.
  * - Each answer carries a rounding-error bound for M2; when the bound exceeds 1e-11 · M2 (tiny variance next
- *   to large prefix sums) the window is recomputed exactly from the scores by the corrected two-pass algorithm.
- * - Memory: four float64 columns, 32 bytes a point, with 1.5× growth headroom.
+ *   to large prefix sums) the window is answered exactly from a block tree of two-pass moments
+ *   (`moment_tree.ts`): the partial blocks at its edges by two-pass, the whole blocks between them from
+ *   O(log n) nodes combined by Chan's formula — O(BLOCK + log n), never a pass over the window.
+ * - Memory: four float64 columns, 32 bytes a point, with 1.5× growth headroom, plus the block tree (under
+ *   3 bytes a point).
  */
+import { MomentTree } from "./moment_tree.ts";
 import { combineMoments, EMPTY_MOMENTS, type Moments, momentsOf } from "./stats.ts";
 
 export interface PointInput {
@@ -82,11 +86,19 @@ export class Series {
   p1 = new Float64Array(INITIAL_CAPACITY + 1);
   p2 = new Float64Array(INITIAL_CAPACITY + 1);
   shift = 0;
+  /** Exact moments and maxima of blocks of scores, for windows the prefix sums cannot resolve. */
+  tree = new MomentTree();
   /** Neumaier state [sum₁, compensation₁, sum₂, compensation₂] at index `length`. */
   #running: [number, number, number, number] = [0, 0, 0, 0];
 
   get capacity(): number {
     return this.ts.length;
+  }
+
+  /** Bytes held by the columns (including growth headroom) and the block tree. */
+  get byteLength(): number {
+    return this.ts.byteLength + this.score.byteLength + this.p1.byteLength + this.p2.byteLength +
+      this.tree.byteLength;
   }
 
   /** Range [a, b) of points with startExclusive < ts ≤ endInclusive. */
@@ -96,7 +108,7 @@ export class Series {
     return [a, b];
   }
 
-  /** Moments of points [a, b), from the prefix sums or, when rounding could matter, from the scores. */
+  /** Moments of points [a, b), from the prefix sums or, when rounding could matter, from the block tree. */
   moments(a: number, b: number): Moments {
     const n = b - a;
     if (n <= 0) return { ...EMPTY_MOMENTS };
@@ -106,15 +118,14 @@ export class Series {
     const m2 = s2 - (s1 * s1) / n;
     const e1 = 2 * EPS * (Math.abs(p1a) + Math.abs(p1b));
     const bound = 2 * EPS * (Math.abs(p2a) + Math.abs(p2b)) + (2 * Math.abs(s1) * e1 + 4 * EPS * s1 * s1) / n;
-    if (m2 < 0 || bound > RELATIVE_TOLERANCE * m2) return momentsOf(this.score, a, b);
+    if (m2 < 0 || bound > RELATIVE_TOLERANCE * m2) return this.tree.moments(this.score, a, b);
     return { n, mean: this.shift + s1 / n, m2 };
   }
 
-  /** True when every score in [a, b) is within 0..1 (only scanned when the mean says it may be). */
+  /** True when every score in [a, b) is within 0..1 (the block tree's maxima; only asked when the mean ≤ 1). */
   allWithinUnitScale(a: number, b: number, mean: number): boolean {
     if (b <= a || mean > 1) return false;
-    for (let i = a; i < b; i++) if (this.score[i] > 1) return false;
-    return true;
+    return this.tree.max(this.score, a, b) <= 1;
   }
 
   #reserve(capacity: number): void {
@@ -181,6 +192,7 @@ export class Series {
       result.inserted = count;
       if (n === 0) this.#rebuildPrefix(0);
       else this.#extendPrefix(n);
+      this.tree.update(this.score, n, this.length);
       return result;
     }
     // General case: merge the tail from the first held point at or after the batch start.
@@ -209,6 +221,7 @@ export class Series {
     this.length = out;
     if (result.inserted === 0 && result.updated === 0) return result;
     this.#rebuildPrefix(k);
+    this.tree.update(this.score, k, this.length);
     return result;
   }
 
@@ -222,6 +235,7 @@ export class Series {
     this.length = keep;
     if (keep > INITIAL_CAPACITY && keep * 4 < this.capacity) this.#resize(Math.ceil(keep * GROWTH));
     this.#rebuildPrefix(0);
+    this.tree.update(this.score, 0, keep);
     return drop;
   }
 }
@@ -236,12 +250,16 @@ export function dedupeBatch(
 ): { ts: Float64Array; score: Float64Array; count: number; updated: number; duplicates: number } {
   const n = ts.length;
   let sorted = true;
+  let unique = true;
   for (let i = 1; i < n; i++) {
     if (ts[i] < ts[i - 1]) {
       sorted = false;
       break;
     }
+    if (ts[i] === ts[i - 1]) unique = false;
   }
+  // The common case (a page or file in time order, no repeats) needs no copy: the store copies on merge.
+  if (sorted && unique) return { ts, score, count: n, updated: 0, duplicates: 0 };
   let sts = ts, sscore = score;
   if (!sorted) {
     const order = new Uint32Array(n);
@@ -274,11 +292,27 @@ export function dedupeBatch(
 /** All held points, by signal. Applying a batch is synchronous, so readers never see half of one. */
 export class PointStore {
   #series = new Map<string, Series>();
+  #version = 0;
+
+  /**
+   * Changes whenever the held points change (a point inserted, updated or evicted); equal versions mean equal
+   * answers for every window, so answers can be cached by version.
+   */
+  get version(): number {
+    return this.#version;
+  }
 
   /** Number of points held across all signals. */
   get size(): number {
     let total = 0;
     for (const s of this.#series.values()) total += s.length;
+    return total;
+  }
+
+  /** Bytes held for the points (columns with their growth headroom, and block trees). */
+  get byteLength(): number {
+    let total = 0;
+    for (const s of this.#series.values()) total += s.byteLength;
     return total;
   }
 
@@ -311,6 +345,7 @@ export class PointStore {
     let series = this.#series.get(signal);
     if (!series) this.#series.set(signal, series = new Series());
     const merged = series.merge(batch.ts, batch.score, batch.count);
+    if (merged.inserted > 0 || merged.updated > 0) this.#version++;
     return {
       inserted: merged.inserted,
       updated: merged.updated + batch.updated,
@@ -375,6 +410,7 @@ export class PointStore {
       dropped += s.evictBefore(cutoffMs);
       if (s.length === 0) this.#series.delete(signal);
     }
+    if (dropped > 0) this.#version++;
     return dropped;
   }
 }

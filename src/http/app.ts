@@ -13,10 +13,14 @@ import type { PointStore } from "../core/point_store.ts";
 import { WindowError } from "../core/window.ts";
 import type { IngestCycle } from "../schemas.ts";
 import type { SourceKind } from "../ingest/source.ts";
-import { bearerToken, requestLimits, requestLog } from "./middleware.ts";
+import { requestLimits, requestLog } from "./middleware.ts";
+import { authRoutes, tokenAuth } from "./auth.ts";
 import { problemBody, ProblemError, problemResponse } from "./problem.ts";
-import { RequestStats } from "./request_stats.ts";
+import { ServiceMetrics } from "./prometheus.ts";
+import { metricsRoutes } from "./metrics_routes.ts";
+import { docsRoutes, registerPlainRoutes } from "./docs_routes.ts";
 import { coherenceRoutes } from "./coherence_routes.ts";
+import type { ResponseCache } from "./response_cache.ts";
 import { systemRoutes } from "./system_routes.ts";
 import { historyRoutes } from "./history_routes.ts";
 import { pageRoutes } from "../page/routes.ts";
@@ -46,16 +50,31 @@ export interface AppDeps {
   source: { kind: SourceKind; location: string; replay: boolean };
   startedAtMs: number;
   now?: () => number;
-  requestStats?: RequestStats;
+  /** The Prometheus instruments (shared with ingest in `main.ts`); fresh ones by default. */
+  metrics?: ServiceMetrics;
+  /** Cache of metrics answers by request and data version; a fresh one by default. */
+  responseCache?: ResponseCache;
 }
 
 export type AppEnv = { Variables: { requestId: string } };
 
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
-  const stats = deps.requestStats ?? new RequestStats();
+  const metrics = deps.metrics ??
+    new ServiceMetrics({
+      version: deps.config.engineVersion,
+      startedAtMs: deps.startedAtMs,
+      points: deps.store,
+      persistence: deps.persistence.status,
+    });
+  const stats = metrics.requests;
   const app = new OpenAPIHono<AppEnv>({ defaultHook: invalidQueryHook });
 
   app.use(requestId({ headerName: "X-Request-ID" }));
+  app.use(async (c, next) => {
+    await next();
+    // Handlers that return a Response of their own (static assets) skip the header requestId() prepared.
+    if (!c.res.headers.has("X-Request-ID")) c.res.headers.set("X-Request-ID", c.get("requestId"));
+  });
   app.use(requestLog({ stats }));
   app.use(secureHeaders({
     contentSecurityPolicy: {
@@ -81,11 +100,17 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     }));
   }
   app.use(requestLimits());
-  if (deps.config.apiToken) app.use(bearerToken({ token: deps.config.apiToken }));
+  if (deps.config.apiToken) {
+    app.use(tokenAuth({ token: deps.config.apiToken }));
+    app.route("/", authRoutes({ token: deps.config.apiToken }));
+  }
 
   app.route("/", systemRoutes({ ...deps, requestStats: stats }));
   app.route("/coherence", coherenceRoutes(deps));
   app.route("/coherence", historyRoutes(deps));
+  app.route("/", metricsRoutes({ metrics }));
+  app.route("/", docsRoutes({ api: app, config: deps.config }));
+  registerPlainRoutes(app, deps.config);
   app.route("/", pageRoutes(deps, { api: app }));
 
   app.notFound((c) =>

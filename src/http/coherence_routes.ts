@@ -1,11 +1,13 @@
 /** `/coherence/*`: metrics, predict and signals. */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { getLogger } from "@logtape/logtape";
+import type { Context, TypedResponse } from "hono";
 import { buildReport, toRfc3339 } from "../core/report.ts";
 import { parseWindow } from "../core/window.ts";
 import { parseTimestamp } from "../ingest/normalize.ts";
 import { rollingSeries } from "../core/series.ts";
 import {
+  type MetricsResponse,
   MetricsResponseSchema,
   ProblemSchema,
   SeriesResponseSchema,
@@ -14,11 +16,22 @@ import {
 import type { AppDeps, AppEnv } from "./app.ts";
 import { round3 } from "./middleware.ts";
 import { ProblemError } from "./problem.ts";
+import { bodyWithLatency, ResponseCache } from "./response_cache.ts";
 
 const log = getLogger(["coherence", "metrics"]);
 
 /** Signal names that mean "all signals pooled". */
 const POOLED = "*";
+/** What `c.json()` sends; metrics bodies are serialised (and cached) here, so they go out with `c.body()`. */
+const JSON_HEADERS = { "Content-Type": "application/json" };
+
+/**
+ * Sends `text`, the JSON serialisation of a {@linkcode MetricsResponse} made in this file, typed as the route's
+ * JSON response (Hono types `c.body()` as a string body, which the OpenAPI route would refuse).
+ */
+function jsonText(c: Context, text: string): TypedResponse<MetricsResponse, 200, "json"> {
+  return c.body(text, 200, JSON_HEADERS) as unknown as TypedResponse<MetricsResponse, 200, "json">;
+}
 
 export const MetricsQuerySchema = z.object({
   window: z.string().max(32, { error: "at most 32 characters" }).optional().openapi({
@@ -122,12 +135,62 @@ export function coherenceRoutes(deps: AppDeps): OpenAPIHono<AppEnv> {
     return requested;
   }
 
-  function compute(query: z.infer<typeof MetricsQuerySchema>, method?: string) {
+  /**
+   * Answers are cached (`response_cache.ts`) by request URL — route and raw query string: identical query
+   * strings validate and answer identically, so a repeat is answered before validation — for the second the
+   * request arrived in and the current data epoch. The default end is the request time truncated to the whole
+   * second, so every request for "now" within one second, with the same data, gets the same numbers and the
+   * same bytes (with its own `meta.latency_ms`).
+   */
+  const cache = deps.responseCache ?? new ResponseCache();
+  let seenVersion = -1;
+  let seenCoverage: number | null | undefined = undefined;
+  let epoch = 0;
+  /** Moves to a new epoch when the held points or the covered span changed. */
+  function dataEpoch(): number {
+    const version = store.version;
+    const coverage = ingest.coverageStartMs();
+    if (version !== seenVersion || coverage !== seenCoverage) {
+      seenVersion = version;
+      seenCoverage = coverage;
+      epoch++;
+    }
+    return epoch;
+  }
+
+  for (const route of ["/metrics", "/predict"]) {
+    app.use(route, async (c, next) => {
+      if (c.req.method === "GET") {
+        const started = performance.now();
+        const cached = cache.get(c.req.url, Math.floor(now() / 1000), dataEpoch());
+        // A repeat is not logged again: "metrics computed" was logged when it was computed, and the access
+        // log has the request.
+        if (cached !== undefined) {
+          return c.body(bodyWithLatency(cached, round3(performance.now() - started)), 200, JSON_HEADERS);
+        }
+      }
+      await next();
+    });
+  }
+
+  function answer(url: string, query: z.infer<typeof MetricsQuerySchema>, method?: string) {
     const started = performance.now();
+    const second = Math.floor(now() / 1000);
+    const endMs = query.end === undefined ? second * 1000 : parseEnd(query.end);
+    const json = JSON.stringify(compute(query, endMs, started, method));
+    cache.set(url, second, dataEpoch(), json);
+    return json;
+  }
+
+  function compute(
+    query: z.infer<typeof MetricsQuerySchema>,
+    endMs: number,
+    started: number,
+    method?: string,
+  ) {
     const windowSec = query.window === undefined ? config.windows[0] : parseWindow(query.window, {
       maxSec: config.maxWindowSec,
     });
-    const endMs = query.end === undefined ? now() : parseEnd(query.end);
     const requested = query.signal?.trim();
     const pooled = requested === undefined || requested === "" || requested === POOLED;
     if (!pooled && !store.has(requested)) {
@@ -168,15 +231,19 @@ export function coherenceRoutes(deps: AppDeps): OpenAPIHono<AppEnv> {
   }
 
   app.openapi(metricsRoute("/metrics", "Coherence metrics for one window"), (c) => {
-    return c.json(compute(c.req.valid("query")), 200);
+    return jsonText(c, answer(c.req.url, c.req.valid("query")));
   });
 
   app.openapi(
     metricsRoute("/predict", "Drift risk forecast (v0.1: the current window's risk)"),
     (c) =>
-      c.json(
-        compute(c.req.valid("query"), "v0.1 forecast: the current window's mean/stdev rule-based risk"),
-        200,
+      jsonText(
+        c,
+        answer(
+          c.req.url,
+          c.req.valid("query"),
+          "v0.1 forecast: the current window's mean/stdev rule-based risk",
+        ),
       ),
   );
 

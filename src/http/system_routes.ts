@@ -31,7 +31,7 @@ export function systemRoutes(deps: AppDeps & { requestStats: RequestStats }): Op
     (c) => c.json({ status: "ok" as const, version: config.engineVersion, uptimeSec: uptimeSec() }, 200),
   );
 
-  app.openapi(statusRoute, (c) => {
+  app.openapi(statusRoute, async (c) => {
     const cycles = ingest.cycles();
     const last = cycles.at(-1) ?? null;
     const lastSuccess = ingest.lastSuccessAtMs();
@@ -51,7 +51,7 @@ export function systemRoutes(deps: AppDeps & { requestStats: RequestStats }): Op
       thresholds: config.thresholds,
       points: store.size,
       signals: store.signals().map((s) => s.signal),
-      requests: requestStats.snapshot(),
+      requests: await requestStats.snapshot(),
     }, 200);
   });
 

@@ -8,6 +8,8 @@ import type { PointStore } from "../core/point_store.ts";
 import { toRfc3339 } from "../core/report.ts";
 import type { IngestCycle } from "../schemas.ts";
 import type { Source } from "./source.ts";
+import type { Tracer } from "@opentelemetry/api";
+import { traceIngestCycle } from "../telemetry.ts";
 
 const log = getLogger(["coherence", "ingest"]);
 
@@ -27,6 +29,8 @@ export interface PollerOptions {
   onCycle?: (cycle: IngestCycle) => void | Promise<void>;
   setTimeout?: (fn: () => void, ms: number) => unknown;
   clearTimeout?: (id: never) => void;
+  /** Each cycle runs in an `ingest.cycle` span of this tracer (default: the global one, a no-op without OTEL_DENO). */
+  tracer?: Tracer;
 }
 
 export interface Poller {
@@ -100,9 +104,20 @@ export function createPoller(options: PollerOptions): Poller {
         error: null,
       };
       try {
-        const { points, stats } = await source.pull(fromMs, started, { requestId, signal: abort.signal });
+        const { points, columns = [], stats } = await source.pull(fromMs, started, {
+          requestId,
+          signal: abort.signal,
+        });
         // Applied in one synchronous step: readers never see part of a cycle.
         const applied = store.apply(points);
+        let accepted = points.length;
+        for (const { signal, ts, score } of columns) {
+          const r = store.applyColumns(signal, ts, score);
+          applied.inserted += r.inserted;
+          applied.updated += r.updated;
+          applied.duplicates += r.duplicates;
+          accepted += ts.length;
+        }
         const rejected = Object.values(stats.rejected).reduce((sum, n) => sum + (n ?? 0), 0);
         Object.assign(record, {
           ok: true,
@@ -111,7 +126,7 @@ export function createPoller(options: PollerOptions): Poller {
           retryAfterWaitsMs: stats.retryAfterWaitsMs,
           upstreamLatencyMs: stats.upstreamLatencyMs,
           received: stats.received,
-          accepted: points.length,
+          accepted,
           ...applied,
           rejected,
           rejectedByReason: stats.rejected,
@@ -147,7 +162,7 @@ export function createPoller(options: PollerOptions): Poller {
 
   async function runCycle(): Promise<IngestCycle> {
     while (running) await running.catch(() => {});
-    running = cycle();
+    running = traceIngestCycle(cycle, options.tracer);
     try {
       return await running;
     } finally {

@@ -28,8 +28,17 @@ export interface PullOptions {
   signal?: AbortSignal;
 }
 
+/** One signal's points as columns (epoch ms, score), in any order; the store sorts and deduplicates them. */
+export interface PointColumns {
+  signal: string;
+  ts: Float64Array;
+  score: Float64Array;
+}
+
 export interface PullResult {
   points: NormalizedPoint[];
+  /** More points, as columns per signal: how a large mock file parsed off the main thread arrives. */
+  columns?: PointColumns[];
   stats: PullStats;
 }
 

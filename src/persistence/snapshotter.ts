@@ -68,6 +68,11 @@ export interface SnapshotterOptions extends Omit<SnapshotRowsOptions, "endMs"> {
   retentionSec: number;
   /** How often old rows are pruned (default: hourly, or a tenth of the retention if shorter). */
   pruneEveryMs?: number;
+  /**
+   * Called with each snapshot's rows before they are written (also with PERSISTENCE=none), e.g. to update the
+   * Prometheus gauges from exactly the persisted numbers. Errors are logged, never fatal.
+   */
+  onRows?: (rows: readonly SnapshotRow[]) => void;
   now?: () => number;
 }
 
@@ -80,7 +85,7 @@ export interface Snapshotter {
 }
 
 export function createSnapshotter(options: SnapshotterOptions): Snapshotter {
-  const { points, snapshots, retentionSec, now = Date.now } = options;
+  const { points, snapshots, retentionSec, now = Date.now, onRows } = options;
   const pruneEveryMs = options.pruneEveryMs ?? Math.min(3_600_000, (retentionSec * 1000) / 10);
   let rowsWritten = 0;
   let writeFailures = 0;
@@ -112,9 +117,15 @@ export function createSnapshotter(options: SnapshotterOptions): Snapshotter {
 
   return {
     async afterCycle() {
-      if (snapshots.mode === "none") return;
+      if (snapshots.mode === "none" && onRows === undefined) return;
       const at = now();
       const rows = snapshotRows(points, { ...options, endMs: at });
+      try {
+        onRows?.(rows);
+      } catch (error) {
+        log.error("snapshot rows hook failed", { error: errorMessage(error) });
+      }
+      if (snapshots.mode === "none") return;
       try {
         await snapshots.append(rows);
         rowsWritten += rows.length;

@@ -1,0 +1,291 @@
+/**
+ * `deno task loadtest`: the serving benchmark of issue 7, on loopback, bounded in time.
+ *
+ * 1. Writes a mock file of `--points` records (default 1M; 4 signals, one record per signal every 300 ms,
+ *    the newest now) to a temp dir.
+ * 2. Starts the real service (`deno task start`'s command) on 127.0.0.1 with MOCK_PATH = that file,
+ *    MOCK_REPLAY=false, PERSISTENCE=none and LOG_LEVEL=warning, and waits until it holds every point.
+ * 3. Starts the ceiling: a bare Hono route returning a constant JSON body of the same size
+ *    (`loadtest_baseline.ts`).
+ * 4. Drives each with wrk (`-t2 -c32 -d<duration>s --latency`; Debian's `wrk`, installed with apt-get when
+ *    missing and possible, else a built-in Deno load client): the baseline, then
+ *    `/coherence/metrics?window=24h` and `?window=1h`; then restarts the service with LOG_LEVEL=info (one
+ *    JSON line per request and per computation, written to /dev/null) and measures both again.
+ * 5. Prints requests/s, p50, p99 and errors per run, checks the targets (≥ half the baseline's requests/s,
+ *    p99 < 10 ms, no errors) and stops everything it started.
+ *
+ * The service runs start `--settle` seconds (default 35) after its load finished: loading leaves garbage that
+ * V8 collects in one major GC about 30 s later (`scripts/startup.ts` measures that pause); the runs measure
+ * the steady state.
+ *
+ *   deno task loadtest [--duration 10] [--connections 32] [--threads 2] [--points 1000000] [--settle 35]
+ *                      [--client deno]
+ *
+ * @module
+ */
+import { writeMockFile } from "./gen_points.ts";
+import { type Child, freePort, get, heldPoints, machine, spawn, startService, waitFor } from "./perf_util.ts";
+
+function option(name: string, fallback: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
+}
+
+const DURATION_S = Number(option("duration", "10"));
+const CONNECTIONS = Number(option("connections", "32"));
+const THREADS = Number(option("threads", "2"));
+const POINTS = Number(option("points", "1000000"));
+const WARMUP_S = 2;
+/**
+ * Seconds between the end of the 1M-point load and the service's first measured run. Loading leaves tens of
+ * MB of garbage that V8 collects in one major GC some 30 s later; the runs measure the steady state after it.
+ */
+const SETTLE_S = Number(option("settle", "35"));
+
+export interface LoadResult {
+  requests: number;
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Load generators
+
+async function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string }> {
+  try {
+    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+    return { code: out.code, stdout: new TextDecoder().decode(out.stdout) };
+  } catch {
+    return { code: -1, stdout: "" };
+  }
+}
+
+/** True when wrk runs, installing Debian's package first if it is missing and apt-get is usable. */
+async function ensureWrk(): Promise<boolean> {
+  if ((await run("wrk", ["--version"])).stdout.includes("wrk")) return true;
+  if (Deno.uid?.() !== 0) return false;
+  console.error("wrk not found: apt-get install -y wrk");
+  if ((await run("apt-get", ["install", "-y", "-qq", "wrk"])).code !== 0) {
+    await run("apt-get", ["update", "-qq"]);
+    await run("apt-get", ["install", "-y", "-qq", "wrk"]);
+  }
+  return (await run("wrk", ["--version"])).stdout.includes("wrk");
+}
+
+/** wrk's duration text ("512.00us", "1.20ms", "2.01s") in ms. */
+export function wrkDurationMs(text: string): number {
+  const match = /^([\d.]+)(us|ms|s|m)$/.exec(text.trim());
+  if (!match) return NaN;
+  const value = Number(match[1]);
+  return match[2] === "us"
+    ? value / 1000
+    : match[2] === "ms"
+    ? value
+    : match[2] === "s"
+    ? value * 1000
+    : value * 60_000;
+}
+
+/** Parses `wrk --latency` output. Errors = socket errors + non-2xx/3xx responses. */
+export function parseWrk(output: string): LoadResult {
+  const number = (re: RegExp) => Number(re.exec(output)?.[1] ?? NaN);
+  const latency = (pct: string) =>
+    wrkDurationMs(new RegExp(`^\\s*${pct}%\\s+(\\S+)`, "m").exec(output)?.[1] ?? "");
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+  const socketErrors = socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0;
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(output);
+  return {
+    requests: number(/(\d+) requests in/),
+    requestsPerSec: number(/Requests\/sec:\s+([\d.]+)/),
+    p50Ms: latency("50"),
+    p99Ms: latency("99"),
+    errors: socketErrors + (non2xx ? Number(non2xx[1]) : 0),
+  };
+}
+
+async function wrk(url: string, durationS: number): Promise<LoadResult> {
+  const out = await run("wrk", [
+    `-t${THREADS}`,
+    `-c${CONNECTIONS}`,
+    `-d${durationS}s`,
+    "--latency",
+    url,
+  ]);
+  if (out.code !== 0) throw new Error(`wrk failed on ${url}`);
+  return parseWrk(out.stdout);
+}
+
+/** The built-in fallback: `connections` concurrent keep-alive fetch loops for `durationS` seconds. */
+export async function denoLoad(
+  url: string,
+  durationS: number,
+  connections = CONNECTIONS,
+): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const deadline = started + durationS * 1000;
+  await Promise.all(Array.from({ length: connections }, async () => {
+    while (performance.now() < deadline) {
+      const t = performance.now();
+      try {
+        const res = await fetch(url);
+        await res.arrayBuffer();
+        if (res.status >= 400) errors++;
+        latencies.push(performance.now() - t);
+      } catch {
+        errors++;
+      }
+    }
+  }));
+  const elapsedS = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
+  return {
+    requests: latencies.length,
+    requestsPerSec: latencies.length / elapsedS,
+    p50Ms: pct(0.5),
+    p99Ms: pct(0.99),
+    errors,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Processes
+
+async function startLoadedService(mockPath: string, logLevel: string): Promise<Child & { loadedAt: number }> {
+  const child = await startService({ MOCK_PATH: mockPath, MOCK_REPLAY: "false", LOG_LEVEL: logLevel });
+  await waitFor(async () => (await heldPoints(child.url)) >= POINTS ? true : undefined, {
+    what: `the service to hold ${POINTS} points`,
+    timeoutMs: 120_000,
+    intervalMs: 100,
+  });
+  return { ...child, loadedAt: performance.now() };
+}
+
+/** Waits until `SETTLE_S` seconds have passed since the service finished loading. */
+async function settle(service: { loadedAt: number }): Promise<void> {
+  const wait = service.loadedAt + SETTLE_S * 1000 - performance.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+}
+
+async function startBaseline(bodyPath: string): Promise<Child> {
+  const port = freePort();
+  const command = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      `--allow-read`,
+      new URL("./loadtest_baseline.ts", import.meta.url).pathname,
+      String(port),
+      bodyPath,
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  });
+  const child = spawn(command, `http://127.0.0.1:${port}`);
+  await waitFor(async () => (await get(`${child.url}/health`))?.status === 200 ? true : undefined, {
+    what: "the baseline server",
+  });
+  return child;
+}
+
+/** Resident set size of a process, MB (Linux /proc), or NaN. */
+async function rssMb(pid: number): Promise<number> {
+  try {
+    const status = await Deno.readTextFile(`/proc/${pid}/status`);
+    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+interface Row extends LoadResult {
+  name: string;
+  bytes: number;
+}
+
+if (import.meta.main) {
+  const useWrk = option("client", "wrk") === "wrk" && await ensureWrk();
+  const load = useWrk ? wrk : denoLoad;
+  const { cpu, cores } = await machine();
+  const dir = await Deno.makeTempDir({ prefix: "coherence_loadtest_" });
+  const started: Child[] = [];
+  const stopAll = () => Promise.all(started.map((c) => c.stop()));
+  Deno.addSignalListener("SIGINT", async () => {
+    await stopAll();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    Deno.exit(130);
+  });
+  const rows: Row[] = [];
+  try {
+    const mockPath = `${dir}/points.json`;
+    const fileBytes = await writeMockFile(mockPath, { count: POINTS });
+    console.log(
+      `# Load test: ${POINTS} points (${(fileBytes / 1e6).toFixed(0)} MB mock file), ${
+        useWrk ? `wrk -t${THREADS} -c${CONNECTIONS}` : `built-in Deno client, ${CONNECTIONS} connections`
+      }, ${DURATION_S} s per run (after ${WARMUP_S} s warm-up), ${cores} cores, ${cpu}`,
+    );
+    const paths = ["/coherence/metrics?window=24h", "/coherence/metrics?window=1h"];
+
+    let service = await startLoadedService(mockPath, "warning");
+    started.push(service);
+    const sample = await get(`${service.url}${paths[0]}`);
+    if (sample?.status !== 200) throw new Error(`service answered ${sample?.status} on ${paths[0]}`);
+    const bodyPath = `${dir}/body.json`;
+    await Deno.writeTextFile(bodyPath, sample.text);
+    const serviceRss = await rssMb(service.process.pid);
+
+    const baseline = await startBaseline(bodyPath);
+    started.push(baseline);
+    const measure = async (name: string, url: string) => {
+      const res = await get(url);
+      if (res?.status !== 200) throw new Error(`${url} answered ${res?.status}`);
+      await load(url, WARMUP_S);
+      const result = await load(url, DURATION_S);
+      rows.push({ name, bytes: new TextEncoder().encode(res.text).length, ...result });
+      console.error(`  ${name}: ${result.requestsPerSec.toFixed(0)} req/s`);
+    };
+    await measure("bare Hono, constant JSON (ceiling)", `${baseline.url}${paths[0]}`);
+    await baseline.stop();
+    await settle(service);
+    for (const path of paths) await measure(`service ${path}, LOG_LEVEL=warning`, `${service.url}${path}`);
+    await service.stop();
+
+    service = await startLoadedService(mockPath, "info");
+    started.push(service);
+    await settle(service);
+    for (const path of paths) await measure(`service ${path}, LOG_LEVEL=info`, `${service.url}${path}`);
+    await service.stop();
+
+    const ceiling = rows[0].requestsPerSec;
+    console.log("");
+    console.log("| run | body bytes | requests/s | vs ceiling | p50 | p99 | errors |");
+    console.log("| --- | ---------: | ---------: | ---------: | --: | --: | -----: |");
+    for (const r of rows) {
+      console.log(
+        `| ${r.name} | ${r.bytes} | ${r.requestsPerSec.toFixed(0)} | ${
+          (r.requestsPerSec / ceiling * 100).toFixed(0)
+        } % | ${r.p50Ms.toFixed(2)} ms | ${r.p99Ms.toFixed(2)} ms | ${r.errors} |`,
+      );
+    }
+    console.log(`\nService RSS with ${POINTS} points held: ${serviceRss.toFixed(0)} MB`);
+    const targets = rows.slice(1).filter((r) => r.name.endsWith("warning"));
+    const failed = targets.filter((r) => r.requestsPerSec < ceiling / 2 || r.p99Ms >= 10 || r.errors > 0);
+    console.log(
+      failed.length === 0
+        ? "Targets met: ≥ 50 % of the ceiling's requests/s, p99 < 10 ms, no errors (LOG_LEVEL=warning)."
+        : `Targets missed by: ${failed.map((r) => r.name).join("; ")}`,
+    );
+    if (failed.length > 0) Deno.exitCode = 1;
+  } finally {
+    await stopAll();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}

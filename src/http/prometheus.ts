@@ -1,0 +1,283 @@
+/**
+ * The service's Prometheus instruments, in one registry that `/metrics` exposes (text exposition format 0.0.4,
+ * through `prom-client`):
+ *
+ * - HTTP: requests by method, route pattern and status, and a duration histogram ({@linkcode RequestStats},
+ *   which `/status` reads too).
+ * - Ingest: cycles ok/failed, records by outcome, rejections by reason, pages, retries, evictions, the last
+ *   cycle's and last success's time, cycle duration and upstream latency histograms.
+ * - The latest snapshot: mean, stdev, volatilityIndex, n and risk per (signal, window), set from the same
+ *   rows the snapshotter computes after each cycle (series for `"*"` are all signals pooled).
+ * - Process and store: build info, start time, resident memory, points held, known signals, snapshot rows
+ *   written and write failures.
+ *
+ * Every series has bounded labels: route patterns, fixed outcome and reason sets, and (signal, window) pairs
+ * of the data itself.
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { formatWindow } from "../core/window.ts";
+import type { IngestCycle } from "../schemas.ts";
+import type { SnapshotRow } from "../persistence/snapshot.ts";
+import { RequestStats } from "./request_stats.ts";
+
+/** Risk as a number for alert rules (`coherence_window_risk_level >= 2` is high); unknown is -1. */
+export const RISK_LEVEL_VALUES = { unknown: -1, low: 0, medium: 1, high: 2 } as const;
+
+const RECORD_OUTCOMES = ["inserted", "updated", "duplicate", "rejected"] as const;
+
+/** Upper bounds for ingest timings, seconds: an upstream page takes tens of ms to tens of seconds. */
+const INGEST_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+export interface ServiceMetricsOptions {
+  /** Metric name prefix (default `coherence_`). */
+  prefix?: string;
+  /** Reported in `coherence_build_info`. */
+  version?: string;
+  /** Process start, epoch ms. */
+  startedAtMs?: number;
+  /** The point store, read at scrape time. */
+  points?: { readonly size: number; signals(): readonly unknown[] };
+  /** Snapshot persistence figures, read at scrape time. */
+  persistence?: () => { rowsWritten: number; writeFailures: number };
+  /** Resident set size in bytes, read at scrape time (default: `Deno.memoryUsage().rss`). */
+  rss?: () => number;
+}
+
+export class ServiceMetrics {
+  readonly registry = new Registry();
+  readonly requests: RequestStats;
+  readonly contentType: string = this.registry.contentType;
+  readonly #cycles: Counter<"outcome">;
+  readonly #records: Counter<"outcome">;
+  readonly #rejected: Counter<"reason">;
+  readonly #pages: Counter;
+  readonly #retries: Counter;
+  readonly #evicted: Counter;
+  readonly #lastCycle: Gauge;
+  readonly #lastSuccess: Gauge;
+  readonly #lastOk: Gauge;
+  readonly #cycleDuration: Histogram;
+  readonly #upstreamLatency: Histogram;
+  readonly #snapshotAt: Gauge;
+  readonly #mean: Gauge<"signal" | "window">;
+  readonly #stdev: Gauge<"signal" | "window">;
+  readonly #volatility: Gauge<"signal" | "window">;
+  readonly #n: Gauge<"signal" | "window">;
+  readonly #riskLevel: Gauge<"signal" | "window">;
+  readonly #risk: Gauge<"signal" | "window" | "risk">;
+
+  constructor(options: ServiceMetricsOptions = {}) {
+    const { prefix = "coherence_", version = "0.0.0", startedAtMs = Date.now(), points, persistence } =
+      options;
+    const rss = options.rss ?? (() => Deno.memoryUsage().rss);
+    const registers = [this.registry];
+    const name = (suffix: string) => `${prefix}${suffix}`;
+    this.requests = new RequestStats({ registry: this.registry, prefix });
+
+    this.#cycles = new Counter({
+      name: name("ingest_cycles_total"),
+      help: "Ingest cycles run, by outcome (ok or failed)",
+      labelNames: ["outcome"] as const,
+      registers,
+    });
+    this.#records = new Counter({
+      name: name("ingest_records_total"),
+      help:
+        "Upstream records by outcome: inserted (new), updated (new score), duplicate (same score), rejected",
+      labelNames: ["outcome"] as const,
+      registers,
+    });
+    this.#rejected = new Counter({
+      name: name("ingest_rejected_records_total"),
+      help: "Upstream records skipped as invalid, by reason (they sum to outcome=rejected)",
+      labelNames: ["reason"] as const,
+      registers,
+    });
+    this.#pages = new Counter({
+      name: name("ingest_pages_total"),
+      help: "Upstream pages fetched",
+      registers,
+    });
+    this.#retries = new Counter({
+      name: name("ingest_retries_total"),
+      help: "Upstream requests retried (network errors, timeouts, 5xx, 429, malformed bodies)",
+      registers,
+    });
+    this.#evicted = new Counter({
+      name: name("ingest_evicted_points_total"),
+      help: "Held points evicted as older than the largest window plus the overlap",
+      registers,
+    });
+    this.#lastCycle = new Gauge({
+      name: name("ingest_last_cycle_timestamp_seconds"),
+      help: "When the last ingest cycle finished, Unix seconds (0 before the first)",
+      registers,
+    });
+    this.#lastSuccess = new Gauge({
+      name: name("ingest_last_success_timestamp_seconds"),
+      help:
+        "When the last successful ingest cycle started (the time its data reaches), Unix seconds (0: never)",
+      registers,
+    });
+    this.#lastOk = new Gauge({
+      name: name("ingest_last_cycle_success"),
+      help: "1 if the last ingest cycle succeeded, 0 if it failed or none ran yet",
+      registers,
+    });
+    this.#cycleDuration = new Histogram({
+      name: name("ingest_cycle_duration_seconds"),
+      help: "Duration of whole ingest cycles (pull, validation, merge), seconds",
+      buckets: INGEST_BUCKETS_S,
+      registers,
+    });
+    this.#upstreamLatency = new Histogram({
+      name: name("ingest_upstream_latency_seconds"),
+      help: "Time spent waiting for the upstream per successful cycle (all pages and retries), seconds",
+      buckets: INGEST_BUCKETS_S,
+      registers,
+    });
+    for (const outcome of ["ok", "failed"]) this.#cycles.inc({ outcome }, 0);
+    for (const outcome of RECORD_OUTCOMES) this.#records.inc({ outcome }, 0);
+
+    const windowed = (suffix: string, help: string) =>
+      new Gauge({ name: name(suffix), help, labelNames: ["signal", "window"] as const, registers });
+    this.#snapshotAt = new Gauge({
+      name: name("snapshot_timestamp_seconds"),
+      help: "End of the windows of the latest snapshot (its computed_at), Unix seconds (0 before the first)",
+      registers,
+    });
+    this.#mean = windowed(
+      "window_mean",
+      'Latest snapshot: mean coherence score per signal and window ("*" = all signals pooled); absent when n = 0',
+    );
+    this.#stdev = windowed("window_stdev", "Latest snapshot: sample standard deviation; absent when n < 2");
+    this.#volatility = windowed(
+      "window_volatility_index",
+      "Latest snapshot: volatilityIndex = stdev / mean; absent when undefined (n < 2 or mean 0)",
+    );
+    this.#n = windowed("window_points", "Latest snapshot: points in the window");
+    this.#riskLevel = windowed(
+      "window_risk_level",
+      "Latest snapshot: drift risk as a number, -1 unknown, 0 low, 1 medium, 2 high",
+    );
+    this.#risk = new Gauge({
+      name: name("window_risk"),
+      help: "Latest snapshot: 1 for the window's current drift risk level, 0 for the others",
+      labelNames: ["signal", "window", "risk"] as const,
+      registers,
+    });
+
+    new Gauge({
+      name: name("build_info"),
+      help: "Always 1; the labels carry the engine and Deno versions",
+      labelNames: ["version", "deno"] as const,
+      registers,
+    }).set({ version, deno: Deno.version.deno }, 1);
+    new Gauge({
+      name: name("process_start_time_seconds"),
+      help: "When the service started, Unix seconds",
+      registers,
+    }).set(startedAtMs / 1000);
+    new Gauge({
+      name: name("process_resident_memory_bytes"),
+      help: "Resident set size of the process, bytes",
+      registers,
+      collect() {
+        try {
+          this.set(rss());
+        } catch {
+          // Not available on every platform (Deno Deploy); the gauge keeps its last value.
+        }
+      },
+    });
+    if (points) {
+      new Gauge({
+        name: name("points_held"),
+        help: "Points held in memory across all signals",
+        registers,
+        collect() {
+          this.set(points.size);
+        },
+      });
+      new Gauge({
+        name: name("signals_known"),
+        help: "Signals with at least one held point",
+        registers,
+        collect() {
+          this.set(points.signals().length);
+        },
+      });
+    }
+    if (persistence) {
+      // Counters mirrored from the snapshotter's own tallies at scrape time.
+      new Counter({
+        name: name("snapshot_rows_written_total"),
+        help: "Snapshot rows written to the active store",
+        registers,
+        collect() {
+          this.reset();
+          this.inc(persistence().rowsWritten);
+        },
+      });
+      new Counter({
+        name: name("snapshot_write_failures_total"),
+        help: "Snapshot writes that failed (the next cycle tries again)",
+        registers,
+        collect() {
+          this.reset();
+          this.inc(persistence().writeFailures);
+        },
+      });
+    }
+  }
+
+  /** Counts one finished ingest cycle. */
+  recordCycle(cycle: IngestCycle): void {
+    this.#cycles.inc({ outcome: cycle.ok ? "ok" : "failed" });
+    this.#lastCycle.set(Date.parse(cycle.finishedAt) / 1000);
+    this.#lastOk.set(cycle.ok ? 1 : 0);
+    this.#cycleDuration.observe(cycle.durationMs / 1000);
+    this.#pages.inc(cycle.pages);
+    this.#retries.inc(cycle.retries);
+    if (!cycle.ok) return;
+    this.#lastSuccess.set(Date.parse(cycle.startedAt) / 1000);
+    this.#upstreamLatency.observe(cycle.upstreamLatencyMs / 1000);
+    this.#records.inc({ outcome: "inserted" }, cycle.inserted);
+    this.#records.inc({ outcome: "updated" }, cycle.updated);
+    this.#records.inc({ outcome: "duplicate" }, cycle.duplicates);
+    this.#records.inc({ outcome: "rejected" }, cycle.rejected);
+    for (const [reason, count] of Object.entries(cycle.rejectedByReason)) {
+      this.#rejected.inc({ reason }, count);
+    }
+    this.#evicted.inc(cycle.evicted);
+  }
+
+  /**
+   * Replaces the per-(signal, window) gauges with one snapshot's rows: signals gone from the data disappear,
+   * and undefined values (null mean, stdev or volatility) have no series rather than a made-up number.
+   */
+  recordSnapshot(rows: readonly SnapshotRow[]): void {
+    for (const gauge of [this.#mean, this.#stdev, this.#volatility, this.#n, this.#riskLevel, this.#risk]) {
+      gauge.reset();
+    }
+    let latest = 0;
+    for (const row of rows) {
+      const labels = { signal: row.signal, window: formatWindow(row.window_sec) };
+      if (row.mean !== null) this.#mean.set(labels, row.mean);
+      if (row.stdev !== null) this.#stdev.set(labels, row.stdev);
+      if (row.volatility_index !== null) this.#volatility.set(labels, row.volatility_index);
+      this.#n.set(labels, row.n);
+      this.#riskLevel.set(labels, RISK_LEVEL_VALUES[row.risk]);
+      for (const risk of Object.keys(RISK_LEVEL_VALUES)) {
+        this.#risk.set({ ...labels, risk }, risk === row.risk ? 1 : 0);
+      }
+      latest = Math.max(latest, Date.parse(row.computed_at));
+    }
+    if (rows.length > 0) this.#snapshotAt.set(latest / 1000);
+  }
+
+  /** The whole registry in the text exposition format. */
+  async exposition(): Promise<string> {
+    return await this.registry.metrics();
+  }
+}
