@@ -13,11 +13,19 @@ import {
 } from "@logtape/logtape";
 import type { LogLevel } from "./config.ts";
 
-/** JSON lines to `stream` (stdout by default) at `level` and above. */
+/**
+ * JSON lines to `stream` (stdout by default) at `level` and above. Lines are buffered (up to 256 records or
+ * 100 ms) and written in batches: a write per line under load queues a promise per record faster than stdout
+ * drains, which grows the heap and stalls requests in garbage collection. The buffer is flushed on shutdown
+ * (LogTape's `dispose()`); a crash can lose at most the last 100 ms of lines.
+ */
 export async function configureLogging(
   { level, stream = Deno.stdout.writable }: { level: LogLevel; stream?: WritableStream<Uint8Array> },
 ): Promise<void> {
-  const sink = getStreamSink(stream, { formatter: jsonLinesFormatter });
+  const sink = getStreamSink(stream, {
+    formatter: jsonLinesFormatter,
+    nonBlocking: { bufferSize: 256, flushInterval: 100 },
+  });
   await configure({
     reset: true,
     contextLocalStorage: new AsyncLocalStorage(),

@@ -4,7 +4,6 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { requestId } from "hono/request-id";
-import { secureHeaders } from "hono/secure-headers";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { getLogger } from "@logtape/logtape";
@@ -13,7 +12,7 @@ import type { PointStore } from "../core/point_store.ts";
 import { WindowError } from "../core/window.ts";
 import type { IngestCycle } from "../schemas.ts";
 import type { SourceKind } from "../ingest/source.ts";
-import { requestLimits, requestLog } from "./middleware.ts";
+import { requestLimits, requestLog, responseHeaders } from "./middleware.ts";
 import { authRoutes, tokenAuth } from "./auth.ts";
 import { problemBody, ProblemError, problemResponse } from "./problem.ts";
 import { ServiceMetrics } from "./prometheus.ts";
@@ -70,27 +69,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: invalidQueryHook });
 
   app.use(requestId({ headerName: "X-Request-ID" }));
-  app.use(async (c, next) => {
-    await next();
-    // Handlers that return a Response of their own (static assets) skip the header requestId() prepared.
-    if (!c.res.headers.has("X-Request-ID")) c.res.headers.set("X-Request-ID", c.get("requestId"));
-  });
+  app.use(responseHeaders());
   app.use(requestLog({ stats }));
-  app.use(secureHeaders({
-    contentSecurityPolicy: {
-      defaultSrc: ["'self'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'"],
-      imgSrc: ["'self'", "data:"],
-      connectSrc: ["'self'"],
-      objectSrc: ["'none'"],
-      baseUri: ["'none'"],
-      formAction: ["'self'"],
-      frameAncestors: ["'none'"],
-    },
-    xFrameOptions: "DENY",
-    referrerPolicy: "no-referrer",
-  }));
   if (deps.config.corsOrigins.length > 0) {
     app.use(cors({
       origin: deps.config.corsOrigins.includes("*") ? "*" : deps.config.corsOrigins,
