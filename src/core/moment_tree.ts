@@ -17,42 +17,13 @@
  * The tree also keeps each node's largest score, so "every score in the range is within 0..1" costs the same.
  */
 
+import { type SplitMoments, splitMomentsOf } from "./stats.ts";
+
+export type { SplitMoments };
+export { splitMomentsOf };
+
 /** Points per leaf block. Partial blocks at a range's edges (fewer than 2·BLOCK points) are read directly. */
 export const BLOCK = 64;
-
-/** Count, split mean (μ = hi + lo) and M2 of a set of values. */
-export interface SplitMoments {
-  n: number;
-  hi: number;
-  lo: number;
-  m2: number;
-}
-
-/**
- * Moments of `values[from..to)` by the corrected two-pass algorithm, with the mean split into its rounded
- * value `hi` (a compensated sum over n) and the residual `lo` = Σ (xᵢ − hi) / n.
- */
-export function splitMomentsOf(values: ArrayLike<number>, from: number, to: number): SplitMoments {
-  const n = to - from;
-  if (n <= 0) return { n: 0, hi: 0, lo: 0, m2: 0 };
-  let sum = 0;
-  let compensation = 0;
-  for (let i = from; i < to; i++) {
-    const x = values[i];
-    const t = sum + x;
-    compensation += Math.abs(sum) >= Math.abs(x) ? (sum - t) + x : (x - t) + sum;
-    sum = t;
-  }
-  const hi = (sum + compensation) / n;
-  let squares = 0;
-  let deviations = 0;
-  for (let i = from; i < to; i++) {
-    const d = values[i] - hi;
-    squares += d * d;
-    deviations += d;
-  }
-  return { n, hi, lo: deviations / n, m2: Math.max(0, squares - (deviations * deviations) / n) };
-}
 
 /** Adds `b` into `a` in place (Chan et al.'s pairwise update on split means); returns `a`. */
 export function addSplitMoments(a: SplitMoments, b: SplitMoments): SplitMoments {

@@ -25,13 +25,21 @@ export interface Summary {
 
 export const EMPTY_MOMENTS: Readonly<Moments> = Object.freeze({ n: 0, mean: 0, m2: 0 });
 
+/** Count, split mean (μ = hi + lo) and M2 of a set of values. */
+export interface SplitMoments {
+  n: number;
+  hi: number;
+  lo: number;
+  m2: number;
+}
+
 /**
- * Moments of `values[from..to)` by the corrected two-pass algorithm: a compensated sum for the mean, then
- * M2 = Σ dᵢ² − (Σ dᵢ)² / n with dᵢ = xᵢ − μ, whose second term removes the rounding left in μ.
+ * Moments of `values[from..to)` by the corrected two-pass algorithm, with the mean split into its rounded
+ * value `hi` (a compensated sum over n) and the residual `lo` = Σ (xᵢ − hi) / n.
  */
-export function momentsOf(values: ArrayLike<number>, from = 0, to = values.length): Moments {
+export function splitMomentsOf(values: ArrayLike<number>, from: number, to: number): SplitMoments {
   const n = to - from;
-  if (n <= 0) return { ...EMPTY_MOMENTS };
+  if (n <= 0) return { n: 0, hi: 0, lo: 0, m2: 0 };
   let sum = 0;
   let compensation = 0;
   for (let i = from; i < to; i++) {
@@ -40,16 +48,24 @@ export function momentsOf(values: ArrayLike<number>, from = 0, to = values.lengt
     compensation += Math.abs(sum) >= Math.abs(x) ? (sum - t) + x : (x - t) + sum;
     sum = t;
   }
-  const mean = (sum + compensation) / n;
+  const hi = (sum + compensation) / n;
   let squares = 0;
   let deviations = 0;
   for (let i = from; i < to; i++) {
-    const d = values[i] - mean;
+    const d = values[i] - hi;
     squares += d * d;
     deviations += d;
   }
-  const m2 = Math.max(0, squares - (deviations * deviations) / n);
-  return { n, mean: mean + deviations / n, m2 };
+  return { n, hi, lo: deviations / n, m2: Math.max(0, squares - (deviations * deviations) / n) };
+}
+
+/**
+ * Moments of `values[from..to)` by the corrected two-pass algorithm: a compensated sum for the mean, then
+ * M2 = Σ dᵢ² − (Σ dᵢ)² / n with dᵢ = xᵢ − μ, whose second term removes the rounding left in μ.
+ */
+export function momentsOf(values: ArrayLike<number>, from = 0, to = values.length): Moments {
+  const { n, hi, lo, m2 } = splitMomentsOf(values, from, to);
+  return n === 0 ? { ...EMPTY_MOMENTS } : { n, mean: hi + lo, m2 };
 }
 
 /** Moments of the union of two disjoint sets (Chan, Golub & LeVeque's pairwise update). */
