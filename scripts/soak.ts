@@ -2,10 +2,14 @@
  * Soak: the real service (a child process) ingesting every second from a mock upstream whose data keeps
  * arriving, under steady request load, sampling RSS and latency. Loopback only; stops by itself.
  *
- *   deno task soak [--seconds 60] [--concurrency 16] [--sample 5]
+ *   deno task soak [--seconds 60] [--concurrency 16] [--sample 5] [--heap-mb 384]
  *
  * Fails (exit 1) on any request error or 5xx, on any failed ingest cycle, or when RSS keeps growing:
  * the last third of the samples averaging more than 20 % above the middle third.
+ *
+ * The service runs with V8's old space capped at --heap-mb (0: no cap). Without a cap V8 defers major
+ * collections while memory is plentiful, so RSS climbs with garbage for minutes and says nothing about
+ * leaks; with a cap, garbage is collected and a real leak shows as growth (or ends the process).
  */
 import { parseArgs } from "node:util";
 import { createMockDarshan, generateRecords, mulberry32 } from "../src/mock/darshan_server.ts";
@@ -16,11 +20,13 @@ const args = parseArgs({
     seconds: { type: "string", default: "60" },
     concurrency: { type: "string", default: "16" },
     sample: { type: "string", default: "5" },
+    "heap-mb": { type: "string", default: "384" },
   },
 });
 const SECONDS = Number(args.values.seconds);
 const CONCURRENCY = Number(args.values.concurrency);
 const SAMPLE_S = Number(args.values.sample);
+const HEAP_MB = Number(args.values["heap-mb"]);
 if (!(SECONDS > 0 && CONCURRENCY > 0 && SAMPLE_S > 0)) {
   throw new Error("--seconds, --concurrency and --sample must be positive");
 }
@@ -51,7 +57,12 @@ function freePort(): number {
 const port = freePort();
 const dataDir = await Deno.makeTempDir();
 const child = new Deno.Command(Deno.execPath(), {
-  args: ["run", "--allow-all", new URL("../src/main.ts", import.meta.url).pathname],
+  args: [
+    "run",
+    "--allow-all",
+    ...(HEAP_MB > 0 ? [`--v8-flags=--max-old-space-size=${HEAP_MB}`] : []),
+    new URL("../src/main.ts", import.meta.url).pathname,
+  ],
   env: {
     PORT: String(port),
     HOST: "127.0.0.1",
@@ -162,9 +173,8 @@ try {
   })();
   await Promise.all([...Array.from({ length: CONCURRENCY }, (_, i) => worker(i)), sampler]);
 
-  console.log(
-    `soak: ${SECONDS} s, ${CONCURRENCY} concurrent clients, ingest every 1 s, ${Deno.build.target}`,
-  );
+  const heap = HEAP_MB > 0 ? `V8 old space capped at ${HEAP_MB} MB` : "no heap cap";
+  console.log(`soak: ${SECONDS} s, ${CONCURRENCY} concurrent clients, ingest every 1 s, ${heap}`);
   console.log("   t(s)   RSS(MB)   req/s   p50(ms)   p99(ms)   points   last cycles");
   for (const s of samples) {
     console.log(
