@@ -146,9 +146,9 @@ export function createPoller(options: PollerOptions): Poller {
       record.durationMs = finished - started;
       history.push(record);
       if (history.length > keepCycles) history.splice(0, history.length - keepCycles);
-      const { rejectedByReason: _, retryAfterWaitsMs: __, ...line } = record;
-      if (record.ok) log.info("ingest cycle ok", { ...line, rejectedByReason: record.rejectedByReason });
-      else log.error("ingest cycle failed", { ...line });
+      // One JSON line with the whole provenance of the cycle.
+      if (record.ok) log.info("ingest cycle ok", { ...record });
+      else log.error("ingest cycle failed", { ...record });
       if (onCycle) {
         try {
           await onCycle(record);

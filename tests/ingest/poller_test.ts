@@ -5,6 +5,7 @@ import type { NormalizedPoint } from "../../src/ingest/normalize.ts";
 import { createPoller, type PollerOptions } from "../../src/ingest/poller.ts";
 import { emptyStats, type PullResult, type PullStats, type Source } from "../../src/ingest/source.ts";
 import type { IngestCycle } from "../../src/schemas.ts";
+import { captureLogs } from "../helpers.ts";
 
 const T0 = Date.parse("2025-10-29T17:00:00Z");
 const MIN = 60_000;
@@ -489,4 +490,58 @@ Deno.test("createPoller() records duration and finish time from the injected clo
   assert.equal(cycle.finishedAt, toRfc3339(T0 + 1500));
   assert.equal(cycle.durationMs, 1500);
   assert.equal(p.lastSuccessAtMs(), T0);
+});
+
+Deno.test("createPoller() logs each cycle's whole provenance as one line", async () => {
+  const store = new PointStore();
+  const source = {
+    kind: "mock_file" as const,
+    location: "test",
+    pull: () =>
+      Promise.resolve({
+        points: [{ signal: "a", ts: 1_000, score: 50 }],
+        stats: {
+          pages: 2,
+          retries: 1,
+          retryAfterWaitsMs: [1500],
+          received: 2,
+          rejected: { missing_score: 1 },
+          upstreamLatencyMs: 12,
+        },
+      }),
+  };
+  const poller = createPoller({
+    source,
+    store,
+    maxWindowSec: 3600,
+    overlapSec: 60,
+    intervalSec: 60,
+    now: () => 2_000,
+  });
+  const { records } = await captureLogs(() => poller.runCycle());
+  const lines = records.filter((r) => r.category.join(".") === "coherence.ingest");
+  assert.equal(lines.length, 1);
+  const p = lines[0].properties;
+  for (
+    const key of [
+      "pages",
+      "retries",
+      "retryAfterWaitsMs",
+      "received",
+      "accepted",
+      "inserted",
+      "updated",
+      "duplicates",
+      "rejected",
+      "rejectedByReason",
+      "durationMs",
+      "upstreamLatencyMs",
+      "error",
+      "requestId",
+    ]
+  ) {
+    assert.ok(key in p, key);
+  }
+  assert.deepEqual(p.retryAfterWaitsMs, [1500]);
+  assert.deepEqual(p.rejectedByReason, { missing_score: 1 });
 });
