@@ -112,3 +112,38 @@ export function nonePersistence(): PersistenceView {
     status: snapshotter.status,
   };
 }
+
+/** The service's entry point, for tests that run it as a child process. */
+export const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
+
+/**
+ * Starts `src/main.ts` in a child process (`deno run <flags> src/main.ts`) and reads its stdout until `until`
+ * has been printed (by default the first successful ingest cycle). Returns the child, the stdout reader (the
+ * caller keeps reading or releases it), what was printed so far and the URL of its "listening" line.
+ */
+export async function spawnMain(
+  { flags = ["--allow-all"], env, cwd, until = '"ingest cycle ok"', stderr = "null" }: {
+    flags?: string[];
+    env: Record<string, string>;
+    cwd?: string;
+    until?: string;
+    stderr?: "null" | "piped" | "inherit";
+  },
+) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...flags, MAIN],
+    env,
+    cwd,
+    stdout: "piped",
+    stderr,
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!out.includes(until)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`service exited early:\n${out}`);
+    out += value;
+  }
+  const url = /"url":"(http:\/\/[^"]+)"/.exec(out)?.[1] ?? "";
+  return { child, reader, out, url };
+}

@@ -4,6 +4,7 @@ import { getLogger } from "@logtape/logtape";
 import { loadConfig } from "../src/config.ts";
 import { configureLogging } from "../src/logging.ts";
 import { createSource, kvPathFor, readEnvironment } from "../src/main.ts";
+import { spawnMain } from "./helpers.ts";
 import { reset } from "@logtape/logtape";
 import { withContext } from "@logtape/logtape";
 
@@ -69,19 +70,9 @@ Deno.test("configureLogging() writes JSON lines carrying the implicit request co
 Deno.test("the service stops cleanly on SIGTERM with exit code 0", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", new URL("../src/main.ts", import.meta.url).pathname],
+    const { child, reader, out } = await spawnMain({
       env: { PORT: "0", HOST: "127.0.0.1", PERSISTENCE: "sqlite", DATA_DIR: dir },
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let out = "";
-    while (!out.includes('"ingest cycle ok"')) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += value;
-    }
+    });
     child.kill("SIGTERM");
     while (!(await reader.read()).done) { /* drain */ }
     const status = await child.status;

@@ -4,8 +4,7 @@ import { join } from "node:path";
 import { loadConfig } from "../../src/config.ts";
 import { startService } from "../../src/main.ts";
 import { HistoryResponseSchema, StatusSchema } from "../../src/schemas.ts";
-
-const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+import { spawnMain } from "../helpers.ts";
 
 async function status(url: string) {
   return StatusSchema.parse(await (await fetch(`${url}/status`)).json());
@@ -62,29 +61,16 @@ for (const mode of ["sqlite", "csv", "kv"]) {
   });
 }
 
-/** Starts `src/main.ts` in a child process and resolves its URL from the "listening" log line. */
+/** Starts `src/main.ts` in a child process, once it listens; stdout keeps draining so the child never blocks. */
 async function spawnService(dataDir: string, mode: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN],
+  const { child, reader, url } = await spawnMain({
     env: { ...env(dataDir, mode), LOG_LEVEL: "info" },
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  while (true) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("the service exited before listening");
-    buffer += value;
-    const line = buffer.split("\n").find((l) => l.includes('"listening"'));
-    if (line) {
-      // Keep draining stdout so the child never blocks on a full pipe.
-      (async () => {
-        while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
-      })();
-      return { child, url: JSON.parse(line).properties.url.replace("0.0.0.0", "127.0.0.1") as string };
-    }
-  }
+    until: '"listening"',
+  });
+  (async () => {
+    while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
+  })();
+  return { child, url };
 }
 
 for (const mode of ["sqlite", "csv"]) {

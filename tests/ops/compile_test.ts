@@ -10,6 +10,7 @@ import { fileURLToPath as fromFileUrl } from "node:url";
 import { VENDOR_DIR } from "../../src/http/docs_routes.ts";
 import { BUNDLED_FIXTURE } from "../../src/ingest/mock_source.ts";
 import { STATIC_DIR } from "../../src/page/assets.ts";
+import { spawnMain } from "../helpers.ts";
 
 const ROOT = fromFileUrl(new URL("../../", import.meta.url));
 const denoJson = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
@@ -80,31 +81,19 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const elsewhere = await Deno.makeTempDir();
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
+    const { child, reader, url } = await spawnMain({
+      flags: [
         `--config=${join(ROOT, "deno.json")}`,
         "--allow-net",
         "--allow-read",
         "--allow-write",
         "--allow-env",
-        join(ROOT, "src", "main.ts"),
       ],
       cwd: elsewhere,
       env: { PORT: "0", HOST: "127.0.0.1", PERSISTENCE: "none" },
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
+    });
     try {
-      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let out = "";
-      while (!out.includes('"ingest cycle ok"')) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`service exited early:\n${out}`);
-        out += value;
-      }
       reader.releaseLock();
-      const url = /"url":"(http:\/\/[^"]+)"/.exec(out)![1];
       for (
         const path of [
           "/static/page.css",

@@ -14,6 +14,7 @@ import {
 } from "../../src/deploy.ts";
 import { kvPathFor, startService } from "../../src/main.ts";
 import { openSnapshotStore } from "../../src/persistence/open_store.ts";
+import { spawnMain } from "../helpers.ts";
 
 Deno.test("detectDeploy() is true with Deploy's DENO_DEPLOYMENT_ID or a truthy DENO_DEPLOY", () => {
   equal(detectDeploy({}), false);
@@ -181,32 +182,14 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir();
     const dataDir = join(dir, "data");
-    const main = new URL("../../src/main.ts", import.meta.url).pathname;
-    const child = new Deno.Command(Deno.execPath(), {
-      // No --allow-write: any attempt to write a file would fail (and show in /status).
-      args: [
-        "run",
-        `--location=${LOCATION}`,
-        "--allow-net",
-        "--allow-read",
-        "--allow-env",
-        "--allow-sys",
-        main,
-      ],
+    // No --allow-write: any attempt to write a file would fail (and show in /status).
+    const { child, reader, out, url } = await spawnMain({
+      flags: [`--location=${LOCATION}`, "--allow-net", "--allow-read", "--allow-env", "--allow-sys"],
       env: { DENO_DEPLOY: "true", PORT: "0", HOST: "127.0.0.1", DATA_DIR: dataDir },
-      stdout: "piped",
       stderr: "piped",
-    }).spawn();
+    });
     try {
-      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let out = "";
-      while (!out.includes('"ingest cycle ok"')) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`service exited early:\n${out}`);
-        out += value;
-      }
       ok(out.includes('"ingest scheduled with Deno.cron"'));
-      const url = /"url":"(http:\/\/[^"]+)"/.exec(out)![1];
       let status = await (await fetch(`${url}/status`)).json();
       const deadline = Date.now() + 10_000;
       while (status.persistence.lastWrite === null && Date.now() < deadline) {

@@ -13,6 +13,7 @@ import {
   traceIngestCycle,
 } from "../../src/telemetry.ts";
 import type { IngestCycle } from "../../src/schemas.ts";
+import { spawnMain } from "../helpers.ts";
 
 const cycle: IngestCycle = {
   requestId: "ingest-7",
@@ -143,8 +144,7 @@ Deno.test({
   async fn() {
     const collector = fakeCollector();
     const dir = await Deno.makeTempDir();
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", new URL("../../src/main.ts", import.meta.url).pathname],
+    const { child, reader, out, url } = await spawnMain({
       env: {
         PORT: "0",
         HOST: "127.0.0.1",
@@ -156,18 +156,8 @@ Deno.test({
         OTEL_SERVICE_NAME: "coherence-engine-test",
         OTEL_DENO_CONSOLE: "ignore",
       },
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
+    });
     try {
-      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let out = "";
-      while (!out.includes('"ingest cycle ok"')) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`service exited early:\n${out}`);
-        out += value;
-      }
-      const url = /"url":"(http:\/\/[^"]+)"/.exec(out)?.[1];
       ok(url, "listening line");
       const response = await fetch(`${url}/coherence/metrics?window=1h`, {
         headers: { "X-Request-ID": "trace-me-4f2a" },
