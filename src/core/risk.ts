@@ -10,7 +10,8 @@
  */
 import type { Summary } from "./stats.ts";
 
-export type RiskLevel = "low" | "medium" | "high" | "unknown";
+import type { RiskLevel } from "./vocabulary.ts";
+export type { RiskLevel };
 
 export interface Thresholds {
   /** volatilityIndex above this is high risk (default 0.25). */

@@ -4,13 +4,8 @@
  */
 import { formatWindow } from "./window.ts";
 
-export type WarningCode =
-  | "no_data"
-  | "too_few_samples"
-  | "stale_data"
-  | "unit_scale_suspected"
-  | "volatility_undefined"
-  | "window_exceeds_history";
+import type { WarningCode } from "./vocabulary.ts";
+export type { WarningCode };
 
 export interface DataWarning {
   code: WarningCode;

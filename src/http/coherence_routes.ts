@@ -4,7 +4,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Context, TypedResponse } from "hono";
 import { buildReport, toRfc3339 } from "../core/report.ts";
 import { parseWindow } from "../core/window.ts";
-import { parseTimestamp } from "../ingest/normalize.ts";
+import { parseTimestamp } from "../core/time.ts";
 import { rollingSeries } from "../core/series.ts";
 import {
   type MetricsResponse,

@@ -2,7 +2,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { PERSISTENCE_MODES } from "../config.ts";
 import { parseWindow } from "../core/window.ts";
-import { parseTimestamp } from "../ingest/normalize.ts";
+import { parseTimestamp } from "../core/time.ts";
 import type { SnapshotRow } from "../persistence/snapshot.ts";
 import { HistoryResponseSchema, ProblemSchema } from "../schemas.ts";
 import type { AppDeps, AppEnv } from "./app.ts";

@@ -15,7 +15,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { type Dialect, type DialectName, DIALECTS, pick } from "../ingest/dialect.ts";
-import { parseTimestamp } from "../ingest/normalize.ts";
+import { parseTimestamp } from "../core/time.ts";
 
 /** Options for {@linkcode createMockDarshan}. Rates are probabilities in 0..1. */
 export interface MockDarshanOptions {

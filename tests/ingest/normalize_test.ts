@@ -1,12 +1,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { type Dialect, DIALECT_NAMES, DIALECTS } from "../../src/ingest/dialect.ts";
-import {
-  EPOCH_MS_THRESHOLD,
-  normalizeRecord,
-  normalizeRecords,
-  parseTimestamp,
-  recordsOf,
-} from "../../src/ingest/normalize.ts";
+import { normalizeRecord, normalizeRecords, recordsOf } from "../../src/ingest/normalize.ts";
+import { EPOCH_MS_THRESHOLD, parseTimestamp } from "../../src/core/time.ts";
 
 const TS_TEXT = "2025-10-29T16:43:00Z";
 const TS_MS = Date.UTC(2025, 9, 29, 16, 43, 0);
