@@ -7,6 +7,7 @@
 import { loadConfig } from "../src/config.ts";
 import { PointStore } from "../src/core/point_store.ts";
 import { createApp } from "../src/http/app.ts";
+import { ServiceMetrics } from "../src/http/prometheus.ts";
 import { nonePersistence } from "../tests/helpers.ts";
 
 const END = Date.parse("2025-10-29T18:00:00Z");
@@ -29,6 +30,7 @@ function appWith(points: number) {
     source: { kind: "mock_file", location: "bench", replay: false },
     startedAtMs: END,
     now: () => END,
+    metrics: new ServiceMetrics(),
   });
   return app;
 }

@@ -4,6 +4,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { type Config, loadConfig } from "../src/config.ts";
 import { type PointInput, PointStore } from "../src/core/point_store.ts";
 import { createApp, type IngestView, type PersistenceView } from "../src/http/app.ts";
+import { ServiceMetrics } from "../src/http/prometheus.ts";
 import type { IngestCycle } from "../src/schemas.ts";
 import { createNoneStore } from "../src/persistence/none_store.ts";
 import { createStoreRegistry } from "../src/persistence/registry.ts";
@@ -71,6 +72,12 @@ export function testApp(
     source: { kind: "mock_file", location: "test", replay: false },
     startedAtMs: now - 5000,
     now: () => now,
+    metrics: new ServiceMetrics({
+      version: config.engineVersion,
+      startedAtMs: now - 5000,
+      points: store,
+      persistence: snapshotter.status,
+    }),
   });
   return { app, store, config, snapshotter, registry };
 }

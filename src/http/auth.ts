@@ -7,10 +7,16 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { timingSafeEqual } from "hono/utils/buffer";
+import { escapeHtml, toHex } from "./encoding.ts";
 import { ProblemError } from "./problem.ts";
 
 export const SESSION_COOKIE = "ce_session";
 const OPEN_PATHS = new Set(["/health", "/auth/login", "/auth/logout"]);
+
+/** Paths that answer without the token: `/health`, sign-in and sign-out, and the page's assets (`/static/*`). */
+export function isPublicPath(path: string): boolean {
+  return OPEN_PATHS.has(path) || path.startsWith("/static/");
+}
 
 /** The session cookie's value for a token: HMAC-SHA256(token, "coherence-engine session"), hex. */
 export async function sessionValue(token: string): Promise<string> {
@@ -22,15 +28,11 @@ export async function sessionValue(token: string): Promise<string> {
     ["sign"],
   );
   const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode("coherence-engine session"));
-  return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(mac);
 }
 
 function wantsHtml(accept: string | undefined): boolean {
   return (accept ?? "").includes("text/html");
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
 /** A small sign-in page (no inline script or style: it passes the service's CSP). */
@@ -61,7 +63,7 @@ export function tokenAuth({ token }: { token: string }): MiddlewareHandler {
   const expected = sessionValue(token);
   return async (c, next) => {
     const path = c.req.path;
-    if (OPEN_PATHS.has(path) || path.startsWith("/static/")) return await next();
+    if (isPublicPath(path)) return await next();
     const header = c.req.header("authorization") ?? "";
     const bearer = /^Bearer\s+(.+)$/i.exec(header);
     if (bearer && (await timingSafeEqual(bearer[1].trim(), token))) return await next();

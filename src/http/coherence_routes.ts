@@ -13,15 +13,17 @@ import {
   SeriesResponseSchema,
   SignalsResponseSchema,
 } from "../schemas.ts";
-import type { AppDeps, AppEnv } from "./app.ts";
+import type { Config } from "../config.ts";
+import type { PointStore } from "../core/point_store.ts";
+import { POOLED_SIGNAL, type SourceKind } from "../core/vocabulary.ts";
+import type { AppEnv } from "./env.ts";
 import { round3 } from "./middleware.ts";
 import { ProblemError } from "./problem.ts";
 import { bodyWithLatency, ResponseCache } from "./response_cache.ts";
+import { requestedSignal } from "./signal.ts";
 
 const log = getLogger(["coherence", "metrics"]);
 
-/** Signal names that mean "all signals pooled". */
-const POOLED = "*";
 /** What `c.json()` sends; metrics bodies are serialised (and cached) here, so they go out with `c.body()`. */
 const JSON_HEADERS = { "Content-Type": "application/json" };
 
@@ -104,7 +106,21 @@ const signalsRoute = createRoute({
   },
 });
 
-export function coherenceRoutes(deps: AppDeps): OpenAPIHono<AppEnv> {
+/** What the `/coherence/*` metrics routes read. */
+export interface CoherenceDeps {
+  config: Pick<
+    Config,
+    "windows" | "maxWindowSec" | "thresholds" | "engineVersion" | "staleAfterSec" | "minSamples"
+  >;
+  store: PointStore;
+  ingest: { coverageStartMs(): number | null };
+  source: { kind: SourceKind };
+  now?: () => number;
+  /** Cache of metrics answers by request and data version; a fresh one by default. */
+  responseCache?: ResponseCache;
+}
+
+export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
   const { config, store, ingest, source } = deps;
   const now = deps.now ?? Date.now;
   const app = new OpenAPIHono<AppEnv>();
@@ -120,19 +136,6 @@ export function coherenceRoutes(deps: AppDeps): OpenAPIHono<AppEnv> {
       );
     }
     return ms;
-  }
-
-  function parseSignal(text: string | undefined): string | undefined {
-    const requested = text?.trim();
-    if (requested === undefined || requested === "" || requested === POOLED) return undefined;
-    if (!store.has(requested)) {
-      const known = store.signals().map((s) => s.signal);
-      const list = known.length === 0
-        ? "none yet"
-        : known.slice(0, 20).join(", ") + (known.length > 20 ? ", …" : "");
-      throw new ProblemError("unknown-signal", `Unknown signal "${requested}": known signals are ${list}`);
-    }
-    return requested;
   }
 
   /**
@@ -191,17 +194,9 @@ export function coherenceRoutes(deps: AppDeps): OpenAPIHono<AppEnv> {
     const windowSec = query.window === undefined ? config.windows[0] : parseWindow(query.window, {
       maxSec: config.maxWindowSec,
     });
-    const requested = query.signal?.trim();
-    const pooled = requested === undefined || requested === "" || requested === POOLED;
-    if (!pooled && !store.has(requested)) {
-      const known = store.signals().map((s) => s.signal);
-      const list = known.length === 0
-        ? "none yet"
-        : known.slice(0, 20).join(", ") + (known.length > 20 ? ", …" : "");
-      throw new ProblemError("unknown-signal", `Unknown signal "${requested}": known signals are ${list}`);
-    }
-    const signal = pooled ? POOLED : requested;
-    const stats = store.window(pooled ? undefined : signal, endMs - windowSec * 1000, endMs);
+    const only = requestedSignal(store, query.signal);
+    const signal = only ?? POOLED_SIGNAL;
+    const stats = store.window(only, endMs - windowSec * 1000, endMs);
     const report = buildReport({
       signal,
       windowSec,
@@ -252,7 +247,7 @@ export function coherenceRoutes(deps: AppDeps): OpenAPIHono<AppEnv> {
     const windowSec = query.window === undefined
       ? config.windows[0]
       : parseWindow(query.window, { maxSec: config.maxWindowSec });
-    const only = parseSignal(query.signal);
+    const only = requestedSignal(store, query.signal);
     const toMs = query.to === undefined ? now() : parseEnd(query.to, "to");
     const heldFrom = only === undefined
       ? Math.min(...store.signals().map((s) => s.oldestMs))
@@ -290,7 +285,7 @@ export function coherenceRoutes(deps: AppDeps): OpenAPIHono<AppEnv> {
       predictedDriftRisk: p.risk,
     }));
     return c.json({
-      signal: only ?? POOLED,
+      signal: only ?? POOLED_SIGNAL,
       windowSec,
       stepSec: stepMs / 1000,
       from: toRfc3339(fromMs),

@@ -1,12 +1,15 @@
 /** `/coherence/history`: persisted snapshots from the active store (or another one's leftover data). */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { PERSISTENCE_MODES } from "../config.ts";
+import type { Config } from "../config.ts";
 import { parseWindow } from "../core/window.ts";
 import { parseTimestamp } from "../core/time.ts";
+import { POOLED_SIGNAL, STORE_MODES } from "../core/vocabulary.ts";
+import type { StoreRegistry } from "../persistence/registry.ts";
 import type { SnapshotRow } from "../persistence/snapshot.ts";
 import { HistoryResponseSchema, ProblemSchema } from "../schemas.ts";
-import type { AppDeps, AppEnv } from "./app.ts";
+import type { AppEnv } from "./env.ts";
 import { ProblemError } from "./problem.ts";
+import { type KnownSignals, requestedSignal } from "./signal.ts";
 
 export const MAX_HISTORY_LIMIT = 10_000;
 const DEFAULT_HISTORY_LIMIT = 100;
@@ -27,7 +30,7 @@ export const HistoryQuerySchema = z.object({
       example: "100",
       description: `Newest rows to return (1 to ${MAX_HISTORY_LIMIT}, default 100)`,
     }),
-  store: z.enum(PERSISTENCE_MODES, { error: `expected one of ${PERSISTENCE_MODES.join(", ")}` }).optional()
+  store: z.enum(STORE_MODES, { error: `expected one of ${STORE_MODES.join(", ")}` }).optional()
     .openapi({
       description: "Which snapshot store to read (default: the active one, PERSISTENCE)",
     }),
@@ -41,6 +44,10 @@ const historyRoute = createRoute({
   responses: {
     200: { content: { "application/json": { schema: HistoryResponseSchema } }, description: "History" },
     400: { content: { "application/problem+json": { schema: ProblemSchema } }, description: "Invalid query" },
+    404: {
+      content: { "application/problem+json": { schema: ProblemSchema } },
+      description: "Unknown signal",
+    },
     503: {
       content: { "application/problem+json": { schema: ProblemSchema } },
       description: "The store cannot be read",
@@ -64,8 +71,16 @@ export function historyRow(row: SnapshotRow) {
   };
 }
 
-export function historyRoutes(deps: AppDeps): OpenAPIHono<AppEnv> {
-  const { config, persistence } = deps;
+/** What `/coherence/history` reads. */
+export interface HistoryDeps {
+  config: Pick<Config, "windows" | "maxWindowSec">;
+  /** The held points: a signal must be known to them, as on every route that takes `signal`. */
+  store: KnownSignals;
+  persistence: { registry: StoreRegistry };
+}
+
+export function historyRoutes(deps: HistoryDeps): OpenAPIHono<AppEnv> {
+  const { config, store: points, persistence } = deps;
   const app = new OpenAPIHono<AppEnv>();
 
   app.openapi(historyRoute, async (c) => {
@@ -73,7 +88,7 @@ export function historyRoutes(deps: AppDeps): OpenAPIHono<AppEnv> {
     const windowSec = query.window === undefined
       ? config.windows[0]
       : parseWindow(query.window, { maxSec: config.maxWindowSec });
-    const signal = query.signal?.trim() || "*";
+    const signal = requestedSignal(points, query.signal) ?? POOLED_SIGNAL;
     const limit = query.limit === undefined ? DEFAULT_HISTORY_LIMIT : Number(query.limit);
     if (limit < 1 || limit > MAX_HISTORY_LIMIT) {
       throw new ProblemError(

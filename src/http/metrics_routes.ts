@@ -1,6 +1,6 @@
 /** `GET /metrics`: the Prometheus text exposition of the service's one registry. */
 import { Hono } from "hono";
-import type { AppEnv } from "./app.ts";
+import type { AppEnv } from "./env.ts";
 import type { ServiceMetrics } from "./prometheus.ts";
 
 export function metricsRoutes({ metrics }: { metrics: ServiceMetrics }): Hono<AppEnv> {

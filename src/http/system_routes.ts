@@ -2,8 +2,11 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { toRfc3339 } from "../core/report.ts";
 import { formatWindow } from "../core/window.ts";
-import { HealthSchema, StatusSchema } from "../schemas.ts";
-import type { AppDeps, AppEnv } from "./app.ts";
+import type { Config } from "../config.ts";
+import type { SourceKind } from "../core/vocabulary.ts";
+import type { PersistenceStatus } from "../persistence/snapshotter.ts";
+import { HealthSchema, type IngestCycle, StatusSchema } from "../schemas.ts";
+import type { AppEnv } from "./env.ts";
 import type { RequestStats } from "./request_stats.ts";
 
 const healthRoute = createRoute({
@@ -20,7 +23,19 @@ const statusRoute = createRoute({
   responses: { 200: { content: { "application/json": { schema: StatusSchema } }, description: "Status" } },
 });
 
-export function systemRoutes(deps: AppDeps & { requestStats: RequestStats }): OpenAPIHono<AppEnv> {
+/** What `/health` and `/status` read. */
+export interface SystemDeps {
+  config: Pick<Config, "engineVersion" | "windows" | "maxWindowSec" | "thresholds">;
+  store: { readonly size: number; signals(): readonly { signal: string }[] };
+  ingest: { cycles(): IngestCycle[]; lastSuccessAtMs(): number | null };
+  persistence: { status(): PersistenceStatus };
+  source: { kind: SourceKind; location: string; replay: boolean };
+  startedAtMs: number;
+  requestStats: RequestStats;
+  now?: () => number;
+}
+
+export function systemRoutes(deps: SystemDeps): OpenAPIHono<AppEnv> {
   const { config, store, ingest, source, startedAtMs, requestStats } = deps;
   const now = deps.now ?? Date.now;
   const app = new OpenAPIHono<AppEnv>();

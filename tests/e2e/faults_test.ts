@@ -10,6 +10,7 @@ import { createDarshanClient } from "../../src/ingest/darshan_client.ts";
 import { normalizeRecord } from "../../src/ingest/normalize.ts";
 import { createPoller } from "../../src/ingest/poller.ts";
 import { createApp } from "../../src/http/app.ts";
+import { ServiceMetrics } from "../../src/http/prometheus.ts";
 import { createMockDarshan, generateRecords, mulberry32 } from "../../src/mock/darshan_server.ts";
 import { createStoreRegistry } from "../../src/persistence/registry.ts";
 import { openSqliteStore } from "../../src/persistence/sqlite_store.ts";
@@ -75,6 +76,7 @@ function service(baseUrl: string, snapshots: SnapshotStore, clientOptions: Recor
     source: { kind: source.kind, location: source.location, replay: false },
     startedAtMs: T0,
     now: () => clock,
+    metrics: new ServiceMetrics(),
   });
   const status = async () => StatusSchema.parse(await (await app.request("/status")).json());
   return { store, poller, app, status, advance: (ms: number) => (clock += ms), now: () => clock };

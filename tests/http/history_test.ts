@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { openSqliteStore } from "../../src/persistence/sqlite_store.ts";
 import { PointStore } from "../../src/core/point_store.ts";
 import { createApp } from "../../src/http/app.ts";
+import { ServiceMetrics } from "../../src/http/prometheus.ts";
 import { createNoneStore } from "../../src/persistence/none_store.ts";
 import { createStoreRegistry } from "../../src/persistence/registry.ts";
 import { HistoryResponseSchema, ProblemSchema } from "../../src/schemas.ts";
@@ -76,6 +77,19 @@ Deno.test("GET /coherence/history refuses bad limits, windows, times and stores 
   });
 });
 
+Deno.test("GET /coherence/history?signal= of an unknown signal is a 404 unknown-signal problem, as on /coherence/metrics", async () => {
+  await withHistory(1, async (app) => {
+    for (const route of ["history", "metrics"]) {
+      const res = await app.request(`/coherence/${route}?signal=nope`);
+      equal(res.status, 404, route);
+      const body = ProblemSchema.parse(await res.json());
+      equal(body.type, "https://coherence-engine.dev/problems/unknown-signal");
+      equal(body.detail, 'Unknown signal "nope": known signals are alpha, beta');
+    }
+    equal((await app.request("/coherence/history?signal=%20beta%20")).status, 200, "names are trimmed");
+  });
+});
+
 Deno.test("GET /coherence/history?store= reads another mode only where its data exists, and says so", async () => {
   await withHistory(1, async (app) => {
     const none = HistoryResponseSchema.parse(
@@ -106,6 +120,7 @@ Deno.test("GET /coherence/history?store=csv over a foreign CSV file is a 503 pro
       },
       source: { kind: "mock_file", location: "t", replay: false },
       startedAtMs: T0,
+      metrics: new ServiceMetrics(),
     });
     const res = await app.request("/coherence/history?store=csv");
     equal(res.status, 503);

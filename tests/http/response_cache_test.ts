@@ -2,6 +2,7 @@ import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import { bodyWithLatency, ResponseCache, splitAtLatency } from "../../src/http/response_cache.ts";
 import { PointStore } from "../../src/core/point_store.ts";
 import { createApp } from "../../src/http/app.ts";
+import { ServiceMetrics } from "../../src/http/prometheus.ts";
 import { nonePersistence, T0, testApp, testConfig } from "../helpers.ts";
 
 Deno.test("splitAtLatency() splits a metrics body around meta.latency_ms, and bodyWithLatency() splices a value in", () => {
@@ -64,6 +65,7 @@ Deno.test("GET /coherence/metrics answers for the request second: the default en
     source: { kind: "mock_file", location: "test", replay: false },
     startedAtMs: T0,
     now: () => now,
+    metrics: new ServiceMetrics(),
   });
   const a = await (await app.request("/coherence/metrics?window=1h")).json();
   equal(a.timestamp, "2025-10-29T17:00:00Z");

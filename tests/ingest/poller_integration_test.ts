@@ -9,6 +9,7 @@ import { createDarshanClient } from "../../src/ingest/darshan_client.ts";
 import { normalizeRecord } from "../../src/ingest/normalize.ts";
 import { createPoller } from "../../src/ingest/poller.ts";
 import { createApp } from "../../src/http/app.ts";
+import { ServiceMetrics } from "../../src/http/prometheus.ts";
 import {
   createMockDarshan,
   generateRecords,
@@ -67,6 +68,7 @@ function wire(baseUrl: string, apiKey: string, store: PointStore) {
     source: { kind: source.kind, location: source.location, replay: false },
     startedAtMs: NOW,
     now: () => clock,
+    metrics: new ServiceMetrics(),
   });
   return { poller, app, advance: (ms: number) => (clock += ms) };
 }

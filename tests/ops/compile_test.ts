@@ -9,7 +9,7 @@ import { join, relative } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { VENDOR_DIR } from "../../src/http/docs_routes.ts";
 import { BUNDLED_FIXTURE } from "../../src/ingest/mock_source.ts";
-import { STATIC_DIR } from "../../src/page/assets.ts";
+import { STATIC_DIR } from "../../src/http/static_assets.ts";
 import { spawnMain } from "../helpers.ts";
 
 const ROOT = fromFileUrl(new URL("../../", import.meta.url));

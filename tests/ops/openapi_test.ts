@@ -126,6 +126,7 @@ function probes(document: Document, appName: AppName): Map<string, Probe> {
     "GET /coherence/signals 200 application/json": { path: "/coherence/signals" },
     "GET /coherence/history 200 application/json": { path: "/coherence/history?signal=alpha&window=1h" },
     "GET /coherence/history 400 application/problem+json": { path: "/coherence/history?limit=0" },
+    "GET /coherence/history 404 application/problem+json": { path: "/coherence/history?signal=nope" },
     "GET /coherence/history 503 application/problem+json": { app: "broken", path: "/coherence/history" },
     "GET /metrics 200 text/plain; version=0.0.4; charset=utf-8": { path: "/metrics" },
     "GET /openapi.json 200 application/json": { path: "/openapi.json" },

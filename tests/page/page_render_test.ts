@@ -5,10 +5,10 @@ import { requestId } from "hono/request-id";
 import { h } from "preact";
 import { renderToString } from "preact-render-to-string";
 import { isIslandName, ISLANDS } from "../../islands/registry.ts";
-import type { AppEnv } from "../../src/http/app.ts";
-import { createAssets, IMMUTABLE, REVALIDATE } from "../../src/page/assets.ts";
-import { jsonForScript } from "../../src/page/document.tsx";
-import { pageRoutes } from "../../src/page/routes.ts";
+import type { AppEnv } from "../../src/http/env.ts";
+import { IMMUTABLE, REVALIDATE } from "../../src/http/static_assets.ts";
+import { jsonForScript } from "../../src/http/page_document.tsx";
+import { createPageAssets, pageRoutes } from "../../src/http/page_routes.ts";
 import type { PageConfig } from "../../src/page/types.ts";
 import { openSqliteStore } from "../../src/persistence/sqlite_store.ts";
 import { MetricsResponseSchema, ProblemSchema } from "../../src/schemas.ts";
@@ -201,7 +201,7 @@ function pageOnFakeApi(answer: (path: string) => Response | null) {
   const seen: { path: string; requestId: string | null }[] = [];
   page.route(
     "/",
-    pageRoutes({ config, source: { kind: "mock_file", location: "test", replay: false } }, {
+    pageRoutes({ config, source: { kind: "mock_file" } }, {
       api: {
         request(path, init) {
           seen.push({ path, requestId: new Headers(init?.headers).get("X-Request-ID") });
@@ -310,10 +310,10 @@ Deno.test("GET /static/* serves only the listed assets", async () => {
   }
 });
 
-Deno.test("createAssets() reads each file once and retries a missing one", async () => {
+Deno.test("createPageAssets() reads each file once and retries a missing one", async () => {
   const reads: string[] = [];
   let present = false;
-  const assets = createAssets({
+  const assets = createPageAssets({
     dir: "/assets",
     readFile: (path) => {
       reads.push(path);

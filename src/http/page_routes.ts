@@ -1,29 +1,57 @@
 /**
  * `GET /` (the verification page) and `GET /static/*` (its assets).
  *
- * The page's initial data is fetched in-process through the app itself (`api.request(...)`, no network): the
- * server render reads exactly the JSON the browser later polls, through the same validation, error mapping
- * and logging (with the page request's id), and shares the fetch code with the islands. The routes are
- * mounted after the API, so `api` is the whole app.
+ * The page's initial data is fetched in-process from the JSON API (`api.request(...)`, no network): the server
+ * render reads exactly the JSON the browser later polls, through the same validation and error mapping, and
+ * shares the fetch code with the islands (`src/page/page_data.ts`). `api` is the sub-app holding the data
+ * routes, handed over by `createApp`; the internal requests carry the page request's id.
  */
 import { Hono } from "hono";
-import { fetchPageData, type PageFetch } from "../../islands/live.ts";
-import type { AppDeps, AppEnv } from "../http/app.ts";
-import { problemBody, problemResponse } from "../http/problem.ts";
+import type { Config } from "../config.ts";
+import type { SourceKind } from "../core/vocabulary.ts";
+import { fetchPageData, type PageFetch } from "../page/page_data.ts";
+import { resolveSelection, type SelectionContext, selectionOptions } from "../page/selection.ts";
+import type { PageConfig, SignalOption } from "../page/types.ts";
 import { SignalsResponseSchema } from "../schemas.ts";
-import { type Assets, createAssets } from "./assets.ts";
-import { renderPage } from "./document.tsx";
-import { resolveSelection, type SelectionContext, selectionOptions } from "./selection.ts";
-import type { PageConfig, SignalOption } from "./types.ts";
+import type { AppEnv } from "./env.ts";
+import { renderPage } from "./page_document.tsx";
+import { problemBody, problemResponse } from "./problem.ts";
+import {
+  createStaticAssets,
+  STATIC_DIR,
+  type StaticAssets,
+  type StaticAssetsOptions,
+} from "./static_assets.ts";
 
-/** Anything that answers requests like `app.request` (the app itself in production). */
+/** The page's files under `static/`, with their content types; nothing else there is reachable. */
+export const PAGE_ASSETS: StaticAssetsOptions["files"] = Object.freeze({
+  "islands.js": { contentType: "text/javascript; charset=utf-8" },
+  "page.css": { contentType: "text/css; charset=utf-8" },
+  "uPlot.min.css": { contentType: "text/css; charset=utf-8" },
+  "favicon.svg": { contentType: "image/svg+xml" },
+});
+
+/** The page's assets, served as `/static/<name>`. */
+export function createPageAssets(
+  { dir = STATIC_DIR, readFile }: Partial<Pick<StaticAssetsOptions, "dir" | "readFile">> = {},
+): StaticAssets {
+  return createStaticAssets({ dir, files: PAGE_ASSETS, prefix: "/static/", readFile });
+}
+
+/** Anything that answers requests like `app.request` (the API sub-app in production). */
 export interface PageApi {
   request(path: string, init?: RequestInit): Response | Promise<Response>;
 }
 
+/** What the page reads besides the API. */
+export interface PageDeps {
+  config: Pick<Config, "windows" | "maxWindowSec" | "persistence" | "engineVersion">;
+  source: { kind: SourceKind };
+}
+
 export interface PageOptions {
   api: PageApi;
-  assets?: Assets;
+  assets?: StaticAssets;
   /** Live refresh period in the browser, ms. */
   pollMs?: number;
   /** History rows shown. */
@@ -32,10 +60,10 @@ export interface PageOptions {
   seriesPoints?: number;
 }
 
-export function pageRoutes(deps: Pick<AppDeps, "config" | "source">, options: PageOptions): Hono<AppEnv> {
+export function pageRoutes(deps: PageDeps, options: PageOptions): Hono<AppEnv> {
   const { config, source } = deps;
   const { api, pollMs = 10_000, historyLimit = 25, seriesPoints = 120 } = options;
-  const assets = options.assets ?? createAssets();
+  const assets = options.assets ?? createPageAssets();
   const app = new Hono<AppEnv>();
 
   app.get("/", async (c) => {

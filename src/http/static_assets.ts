@@ -1,24 +1,24 @@
 /**
- * The page's static assets (`static/`): the islands bundle, uPlot's CSS, the page CSS and the icon. Located
- * from this module's own path, so `deno compile --include static` embeds them; read once and kept in memory
- * with a content hash. Pages link `/static/<name>?v=<hash>`: a request carrying the current hash is cached for
- * a year (`immutable`), any other revalidates with the ETag.
+ * Files served from disk under a URL prefix with a content hash: the page's assets (`/static/<name>`) and the
+ * API reference's (`/docs/assets/<name>`). Each file is read once and kept in memory with the first 16 hex
+ * digits of its SHA-256; pages link `<prefix><name>?v=<hash>`. A request carrying the current hash is cached
+ * for a year (`immutable`), any other revalidates with the ETag (`If-None-Match` → 304). Directories are located
+ * from this module's own path, so `deno compile --include static` embeds them.
  */
 import { join } from "node:path";
+import { sha256Hex } from "./encoding.ts";
 
-/** `static/` at the repository root (two levels above `src/page/`). */
+/** `static/` at the repository root (two levels above `src/http/`). */
 export const STATIC_DIR = join(import.meta.dirname ?? ".", "..", "..", "static");
-
-/** The files served, with their content types; nothing else under `static/` is reachable. */
-export const ASSET_TYPES: Readonly<Record<string, string>> = Object.freeze({
-  "islands.js": "text/javascript; charset=utf-8",
-  "page.css": "text/css; charset=utf-8",
-  "uPlot.min.css": "text/css; charset=utf-8",
-  "favicon.svg": "image/svg+xml",
-});
 
 export const IMMUTABLE = "public, max-age=31536000, immutable";
 export const REVALIDATE = "public, max-age=0, must-revalidate";
+
+/** A served file: its path under the directory (default: its name) and content type. */
+export interface AssetFile {
+  file?: string;
+  contentType: string;
+}
 
 export interface Asset {
   name: string;
@@ -29,14 +29,14 @@ export interface Asset {
   etag: string;
 }
 
-export interface AssetsOptions {
-  dir?: string;
+export interface StaticAssetsOptions {
+  /** The directory the files are read from. */
+  dir: string;
+  /** The files served, by the name they are served under; nothing else in `dir` is reachable. */
+  files: Readonly<Record<string, AssetFile>>;
+  /** The URL path they are served under, ending in `/` (`/static/`). */
+  prefix: string;
   readFile?: (path: string) => Promise<Uint8Array<ArrayBuffer>>;
-}
-
-async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Does an If-None-Match header list this ETag (or `*`)? */
@@ -48,44 +48,45 @@ function matchesEtag(header: string | null, etag: string): boolean {
   });
 }
 
-export function createAssets({ dir = STATIC_DIR, readFile = Deno.readFile }: AssetsOptions = {}) {
+export function createStaticAssets({ dir, files, prefix, readFile = Deno.readFile }: StaticAssetsOptions) {
   const loaded = new Map<string, Promise<Asset | null>>();
 
-  async function load(name: string): Promise<Asset | null> {
-    const contentType = ASSET_TYPES[name];
-    if (contentType === undefined) return null;
+  async function load(name: string, entry: AssetFile): Promise<Asset | null> {
     let body: Uint8Array<ArrayBuffer>;
     try {
-      body = await readFile(join(dir, name));
+      body = await readFile(join(dir, entry.file ?? name));
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return null;
       throw error;
     }
     const hash = (await sha256Hex(body)).slice(0, 16);
-    return { name, body, contentType, hash, etag: `"${hash}"` };
+    return { name, body, contentType: entry.contentType, hash, etag: `"${hash}"` };
   }
 
-  /** The asset, read once per process (a missing file is retried on the next call). */
+  /** The asset, read once per process (a missing or unreadable file is tried again on the next call). */
   function get(name: string): Promise<Asset | null> {
-    if (!Object.hasOwn(ASSET_TYPES, name)) return Promise.resolve(null);
+    if (!Object.hasOwn(files, name)) return Promise.resolve(null);
     let entry = loaded.get(name);
     if (entry === undefined) {
-      entry = load(name).then((asset) => {
+      entry = load(name, files[name]).then((asset) => {
         if (asset === null) loaded.delete(name);
         return asset;
+      }, (error) => {
+        loaded.delete(name);
+        throw error;
       });
       loaded.set(name, entry);
     }
     return entry;
   }
 
-  /** The versioned URL pages link to: `/static/islands.js?v=<hash>` (unversioned when the file is missing). */
+  /** The versioned URL pages link to: `<prefix><name>?v=<hash>` (unversioned when the file is missing). */
   async function url(name: string): Promise<string> {
     const asset = await get(name);
-    return asset ? `/static/${name}?v=${asset.hash}` : `/static/${name}`;
+    return asset ? `${prefix}${name}?v=${asset.hash}` : `${prefix}${name}`;
   }
 
-  /** The response for `GET /static/<name>`; null when there is no such asset. */
+  /** The response for `GET` or `HEAD <prefix><name>`; null when there is no such asset. */
   async function respond(name: string, request: Request): Promise<Response | null> {
     const asset = await get(name);
     if (asset === null) return null;
@@ -107,4 +108,4 @@ export function createAssets({ dir = STATIC_DIR, readFile = Deno.readFile }: Ass
   return { get, url, respond };
 }
 
-export type Assets = ReturnType<typeof createAssets>;
+export type StaticAssets = ReturnType<typeof createStaticAssets>;

@@ -7,7 +7,7 @@
 import type { JSX } from "preact";
 import { renderToString } from "preact-render-to-string";
 import { type IslandName, type IslandProps, ISLANDS } from "../../islands/registry.ts";
-import { PAGE_CONFIG_ID, type PageConfig, type PageData, type SelectionOptions } from "./types.ts";
+import { PAGE_CONFIG_ID, type PageConfig, type PageData, type SelectionOptions } from "../page/types.ts";
 
 export interface AssetUrls {
   islandsJs: string;
