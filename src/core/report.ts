@@ -2,7 +2,6 @@
  * Assembles a metrics response from a window's statistics: the numbers, the risk, the explanation and the
  * warnings. Pure: no I/O; the caller measures latency.
  */
-import type { MetricsResponse } from "../schemas.ts";
 import type { WindowStats } from "./point_store.ts";
 import { explain, type Thresholds } from "./risk.ts";
 import { summarize } from "./stats.ts";
@@ -32,7 +31,8 @@ export interface ReportInput {
   coverageStartMs?: number | null;
 }
 
-export function buildReport(input: ReportInput): MetricsResponse {
+/** The metrics answer; `MetricsResponseSchema` in `schemas.ts` publishes this shape (checked where it is sent). */
+export function buildReport(input: ReportInput) {
   const { signal, windowSec, endMs, stats, thresholds } = input;
   const startMs = endMs - windowSec * 1000;
   const summary = summarize(stats);

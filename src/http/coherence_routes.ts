@@ -197,7 +197,7 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
     const only = requestedSignal(store, query.signal);
     const signal = only ?? POOLED_SIGNAL;
     const stats = store.window(only, endMs - windowSec * 1000, endMs);
-    const report = buildReport({
+    const report: MetricsResponse = buildReport({
       signal,
       windowSec,
       endMs,
