@@ -3,13 +3,38 @@
  * validation hook. One mapping, shared by the app and its API sub-app.
  */
 import type { Context } from "hono";
+import { STATUS_CODES } from "node:http";
 import { HTTPException } from "hono/http-exception";
 import { getLogger } from "@logtape/logtape";
 import { WindowError } from "../core/window.ts";
 import type { AppEnv } from "./env.ts";
-import { problemBody, ProblemError, problemResponse } from "./problem.ts";
+import { problemBody, ProblemError, type ProblemKind, problemResponse } from "./problem.ts";
 
 const log = getLogger(["coherence", "http"]);
+
+/**
+ * The problem type of each client-error status a Hono `HTTPException` carries (Hono and its middleware throw
+ * them: a bad body, a wrong method, a limit). Any other 4xx is RFC 9457's `about:blank` with the status text.
+ */
+export const HTTP_EXCEPTION_KINDS: Readonly<Partial<Record<number, ProblemKind>>> = Object.freeze({
+  400: "bad-request",
+  401: "unauthorized",
+  404: "not-found",
+  405: "method-not-allowed",
+  413: "payload-too-large",
+  414: "uri-too-long",
+  415: "unsupported-media-type",
+  429: "too-many-requests",
+});
+
+/** Headers an `HTTPException`'s own response carries (`Allow`, `Retry-After`, `WWW-Authenticate`…). */
+function exceptionHeaders(error: HTTPException): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of error.res?.headers ?? []) {
+    if (name !== "content-type" && name !== "content-length") headers[name] = value;
+  }
+  return headers;
+}
 
 export function notFound(c: Context<AppEnv>): Response {
   return problemResponse(
@@ -30,13 +55,17 @@ export function onError(error: Error, c: Context<AppEnv>): Response {
     return problemResponse(c, problemBody("invalid-window", error.message, { requestId }));
   }
   if (error instanceof HTTPException && error.status < 500) {
-    const kind = error.status === 404
-      ? "not-found"
-      : error.status === 401
-      ? "unauthorized"
-      : "invalid-parameter";
-    const body = problemBody(kind, error.message || "Bad request", { requestId });
-    return problemResponse(c, { ...body, status: error.status });
+    const kind = HTTP_EXCEPTION_KINDS[error.status];
+    const body = kind === undefined
+      ? {
+        type: "about:blank",
+        title: STATUS_CODES[error.status] ?? "Client error",
+        status: error.status,
+        detail: "",
+      }
+      : problemBody(kind, "");
+    body.detail = error.message || body.title;
+    return problemResponse(c, { ...body, requestId }, exceptionHeaders(error));
   }
   log.error("unhandled error", {
     method: c.req.method,

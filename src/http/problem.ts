@@ -9,6 +9,7 @@ import type { Problem } from "../schemas.ts";
 export const PROBLEM_BASE = "https://coherence-engine.dev/problems/";
 
 export type ProblemKind =
+  | "bad-request"
   | "invalid-parameter"
   | "invalid-window"
   | "invalid-end"
@@ -19,9 +20,12 @@ export type ProblemKind =
   | "store-unavailable"
   | "uri-too-long"
   | "payload-too-large"
+  | "unsupported-media-type"
+  | "too-many-requests"
   | "internal";
 
 const TITLES: Record<ProblemKind, [number, string]> = {
+  "bad-request": [400, "Bad request"],
   "invalid-parameter": [400, "Invalid query parameter"],
   "invalid-window": [400, "Invalid window"],
   "invalid-end": [400, "Invalid end time"],
@@ -32,6 +36,8 @@ const TITLES: Record<ProblemKind, [number, string]> = {
   "store-unavailable": [503, "Snapshot store unavailable"],
   "uri-too-long": [414, "URI too long"],
   "payload-too-large": [413, "Payload too large"],
+  "unsupported-media-type": [415, "Unsupported media type"],
+  "too-many-requests": [429, "Too many requests"],
   internal: [500, "Internal error"],
 };
 
