@@ -64,6 +64,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       startedAtMs: deps.startedAtMs,
       points: deps.store,
       persistence: deps.persistence.status,
+      maxSignals: deps.config.metricsMaxSignals,
     });
   const stats = metrics.requests;
   const app = new OpenAPIHono<AppEnv>({ defaultHook: invalidQueryHook });

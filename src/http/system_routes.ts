@@ -2,7 +2,7 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { toRfc3339 } from "../core/report.ts";
 import { formatWindow } from "../core/window.ts";
-import { HealthSchema, StatusSchema } from "../schemas.ts";
+import { HealthSchema, type IngestCycle, StatusSchema } from "../schemas.ts";
 import type { AppDeps, AppEnv } from "./app.ts";
 import type { RequestStats } from "./request_stats.ts";
 
@@ -51,9 +51,26 @@ export function systemRoutes(deps: AppDeps & { requestStats: RequestStats }): Op
       thresholds: config.thresholds,
       points: store.size,
       signals: store.signals().map((s) => s.signal),
+      maxSignals: config.maxSignals,
+      warnings: signalLimitWarnings(cycles, store.signalCount, config.maxSignals),
       requests: await requestStats.snapshot(),
     }, 200);
   });
 
   return app;
+}
+
+/** A `signal_limit` warning while the newest successful cycle refused records of new signals. */
+function signalLimitWarnings(
+  cycles: readonly IngestCycle[],
+  held: number,
+  maxSignals: number,
+): { code: "signal_limit"; message: string }[] {
+  const rejected = cycles.findLast((cycle) => cycle.ok)?.rejectedByReason.signal_limit ?? 0;
+  if (rejected === 0) return [];
+  return [{
+    code: "signal_limit",
+    message: `MAX_SIGNALS=${maxSignals} reached (${held} signals held): the last ingest cycle rejected ` +
+      `${rejected} records of new signals (reason signal_limit); held signals keep updating`,
+  }];
 }

@@ -9,6 +9,8 @@ import { type Dialect, DIALECTS, pick } from "./dialect.ts";
 export type RejectReason =
   | "not_an_object"
   | "invalid_signal"
+  | "reserved_signal"
+  | "signal_limit"
   | "missing_score"
   | "invalid_score"
   | "score_out_of_range"
