@@ -50,6 +50,10 @@ export interface Config {
   minSamples: number;
   apiToken?: string;
   corsOrigins: string[];
+  /** Most signals held; records of further new signals are rejected (`signal_limit`). */
+  maxSignals: number;
+  /** Most signals with per-signal series in `/metrics` (the first by name; the rest are counted as omitted). */
+  metricsMaxSignals: number;
 }
 
 /** Raised for an invalid environment; `problems` holds one line per bad variable. */
@@ -245,6 +249,18 @@ export const VARIABLES = {
     default: "",
     help: "Origins allowed to call the API from a browser (comma-separated, or *); empty: CORS off",
   },
+  MAX_SIGNALS: {
+    schema: integer(1, 10_000_000),
+    default: "10000",
+    help:
+      "Most signals held; records of further new signals are rejected (reason signal_limit) and held ones keep working",
+  },
+  METRICS_MAX_SIGNALS: {
+    schema: integer(0, 10_000_000),
+    default: "1000",
+    help:
+      "Most signals exported per signal in /metrics (the first by name; coherence_metrics_signals_omitted counts the rest)",
+  },
 } as const;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -313,6 +329,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     minSamples: v.MIN_SAMPLES,
     apiToken: v.API_TOKEN,
     corsOrigins: v.CORS_ORIGINS,
+    maxSignals: v.MAX_SIGNALS,
+    metricsMaxSignals: v.METRICS_MAX_SIGNALS,
   };
 }
 

@@ -105,6 +105,7 @@ export async function startService(
     startedAtMs,
     points: store,
     persistence: () => snapshotter.status(),
+    maxSignals: config.metricsMaxSignals,
   });
   const snapshotter = createSnapshotter({
     points: store,
@@ -119,9 +120,10 @@ export async function startService(
   const poller = createPoller({
     source,
     store,
-    maxWindowSec: Math.max(...config.windows),
+    maxWindowSec: config.windows.reduce((a, b) => Math.max(a, b)),
     overlapSec: config.ingestOverlapSec,
     intervalSec: config.ingestIntervalSec,
+    maxSignals: config.maxSignals,
     onCycle: (cycle) => {
       metrics.recordCycle(cycle);
       return snapshotter.afterCycle();

@@ -211,6 +211,12 @@ export const StatusSchema = z.object({
   thresholds: ThresholdsSchema,
   points: z.number().int().nonnegative(),
   signals: z.array(z.string()),
+  maxSignals: z.number().int().positive().openapi({
+    description: "MAX_SIGNALS: most signals held; records of further new signals are rejected (signal_limit)",
+  }),
+  warnings: z.array(z.object({ code: z.enum(["signal_limit"]), message: z.string() })).openapi({
+    description: "What the operator should know; empty when all is well",
+  }),
   requests: z.object({
     count: z.number().int().nonnegative(),
     errors: z.number().int().nonnegative(),

@@ -129,9 +129,11 @@ export const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
  * caller keeps reading or releases it), what was printed so far and the URL of its "listening" line.
  */
 export async function spawnMain(
-  { flags = ["--allow-all"], env, cwd, until = '"ingest cycle ok"', stderr = "null" }: {
+  { flags = ["--allow-all"], env, clearEnv = false, cwd, until = '"ingest cycle ok"', stderr = "null" }: {
     flags?: string[];
     env: Record<string, string>;
+    /** Start from an empty environment (only `env`) instead of this process's. */
+    clearEnv?: boolean;
     cwd?: string;
     until?: string;
     stderr?: "null" | "piped" | "inherit";
@@ -140,6 +142,7 @@ export async function spawnMain(
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...flags, MAIN],
     env,
+    clearEnv,
     cwd,
     stdout: "piped",
     stderr,

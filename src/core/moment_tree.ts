@@ -15,6 +15,10 @@
  * each block mean (an error of 1e-14 next to differences of 1e-11).
  *
  * The tree also keeps each node's largest score, so "every score in the range is within 0..1" costs the same.
+ *
+ * A column of at most {@linkcode DIRECT_MAX} points has no tree at all: its ranges are read directly, which
+ * costs no more than the two partial edge blocks of a larger range, and keeps small series small (most signals
+ * of a high-cardinality upstream hold a handful of points).
  */
 
 import { type SplitMoments, splitMomentsOf } from "./stats.ts";
@@ -45,17 +49,26 @@ export function addSplitMoments(a: SplitMoments, b: SplitMoments): SplitMoments 
 
 const MIN_LEAVES = 4;
 
+/** Columns of up to this many points are read directly, without a tree (two partial blocks' worth). */
+export const DIRECT_MAX = 2 * BLOCK;
+
+/** The columns of a tree not built (yet): shared, never written. */
+const NONE = new Float64Array(0);
+
 /** The block tree of one score column. The owner calls {@linkcode MomentTree.update} whenever scores change. */
 export class MomentTree {
-  /** Leaf slots (a power of two); node i has children 2i and 2i + 1, leaf j is node leaves + j. */
-  #leaves = MIN_LEAVES;
+  /**
+   * Leaf slots (a power of two); node i has children 2i and 2i + 1, leaf j is node leaves + j. 0 while the
+   * column is short enough to be read directly (no tree built).
+   */
+  #leaves = 0;
   /** Blocks in use: ceil(length / BLOCK). */
   #blocks = 0;
-  #n = new Float64Array(2 * MIN_LEAVES);
-  #hi = new Float64Array(2 * MIN_LEAVES);
-  #lo = new Float64Array(2 * MIN_LEAVES);
-  #m2 = new Float64Array(2 * MIN_LEAVES);
-  #max = new Float64Array(2 * MIN_LEAVES).fill(-Infinity);
+  #n = NONE;
+  #hi = NONE;
+  #lo = NONE;
+  #m2 = NONE;
+  #max = NONE;
 
   /** Bytes held by the tree's columns. */
   get byteLength(): number {
@@ -67,6 +80,10 @@ export class MomentTree {
    * `length` is the column's new length, which may be shorter than before (eviction).
    */
   update(values: Float64Array, from: number, length: number): void {
+    if (length <= DIRECT_MAX) {
+      this.#release();
+      return;
+    }
     const blocks = Math.ceil(length / BLOCK);
     const oldBlocks = this.#blocks;
     const first = Math.min(Math.floor(from / BLOCK), oldBlocks, blocks);
@@ -88,6 +105,10 @@ export class MomentTree {
 
   /** Exact moments of values[a..b); `values` must be the column the tree was last updated with. */
   moments(values: Float64Array, a: number, b: number): { n: number; mean: number; m2: number } {
+    if (this.#leaves === 0) {
+      const m = splitMomentsOf(values, a, b);
+      return m.n === 0 ? { n: 0, mean: 0, m2: 0 } : { n: m.n, mean: m.hi + m.lo, m2: m.m2 };
+    }
     const firstWhole = Math.ceil(a / BLOCK);
     const endWhole = Math.floor(b / BLOCK);
     let acc: SplitMoments;
@@ -106,7 +127,7 @@ export class MomentTree {
     const firstWhole = Math.ceil(a / BLOCK);
     const endWhole = Math.floor(b / BLOCK);
     let best = -Infinity;
-    if (endWhole <= firstWhole) {
+    if (this.#leaves === 0 || endWhole <= firstWhole) {
       for (let i = a; i < b; i++) if (values[i] > best) best = values[i];
       return best;
     }
@@ -199,6 +220,18 @@ export class MomentTree {
     this.#lo[i] = 0;
     this.#m2[i] = 0;
     this.#max[i] = -Infinity;
+  }
+
+  /** Drops the tree (the column is short enough to read directly). */
+  #release(): void {
+    this.#n =
+      this.#hi =
+      this.#lo =
+      this.#m2 =
+      this.#max =
+        NONE;
+    this.#leaves = 0;
+    this.#blocks = 0;
   }
 
   /** New columns for `leaves` leaf slots, keeping leaves [0, keep); inner nodes must be recomputed after. */

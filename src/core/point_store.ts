@@ -12,9 +12,12 @@
  *   (`moment_tree.ts`): the partial blocks at its edges by two-pass, the whole blocks between them from
  *   O(log n) nodes combined by Chan's formula — O(BLOCK + log n), never a pass over the window.
  * - Memory: four float64 columns, 32 bytes a point, with 1.5× growth headroom, plus the block tree (under
- *   3 bytes a point).
+ *   3 bytes a point). Small series are kept small (issue 12: 50,000 one-point signals once took 14 KB each,
+ *   in preallocated columns): capacity grows on demand from nothing (a first batch gets exactly its size),
+ *   and a series of at most `DIRECT_MAX` (128) points has neither prefix sums nor a block tree — its windows
+ *   are read directly by two-pass, which costs no more than the edge blocks of a larger window.
  */
-import { MomentTree } from "./moment_tree.ts";
+import { DIRECT_MAX, MomentTree } from "./moment_tree.ts";
 import { combineMoments, EMPTY_MOMENTS, type Moments, momentsOf } from "./stats.ts";
 
 export interface PointInput {
@@ -48,10 +51,18 @@ export interface SignalInfo {
   newestMs: number;
 }
 
-const INITIAL_CAPACITY = 256;
+/** Below this many points a series keeps its capacity when most points are evicted (shrinking would not pay). */
+const SHRINK_ABOVE = 256;
 const GROWTH = 1.5;
 const RELATIVE_TOLERANCE = 1e-11;
 const EPS = Number.EPSILON;
+
+/** The columns of a series that holds nothing yet (shared, read-only in practice: never written). */
+const NO_POINTS = new Float64Array(0);
+const NO_PREFIX = new Float64Array(1);
+/** The tree of every series too short to need one: never updated, so it reads ranges directly. */
+const UNBUILT_TREE = new MomentTree();
+const NO_RUNNING: [number, number, number, number] = [0, 0, 0, 0];
 
 /** First index i in ts[0..n) with ts[i] > x. */
 export function upperBound(ts: Float64Array, n: number, x: number): number {
@@ -80,16 +91,20 @@ export function lowerBound(ts: Float64Array, n: number, x: number): number {
 /** One signal's sorted columns and prefix sums. */
 export class Series {
   length = 0;
-  ts = new Float64Array(INITIAL_CAPACITY);
-  score = new Float64Array(INITIAL_CAPACITY);
-  /** p1[i] = Σ_{j<i} (score[j] − shift); length capacity + 1. */
-  p1 = new Float64Array(INITIAL_CAPACITY + 1);
-  p2 = new Float64Array(INITIAL_CAPACITY + 1);
+  // No capacity until the first batch: the shared empty columns are never written (merge reserves first).
+  ts: Float64Array = NO_POINTS;
+  score: Float64Array = NO_POINTS;
+  /** p1[i] = Σ_{j<i} (score[j] − shift); length capacity + 1; only past DIRECT_MAX points (else NO_PREFIX). */
+  p1: Float64Array = NO_PREFIX;
+  p2: Float64Array = NO_PREFIX;
   shift = 0;
   /** Exact moments and maxima of blocks of scores, for windows the prefix sums cannot resolve. */
-  tree = new MomentTree();
+  get tree(): MomentTree {
+    return this.#tree ?? UNBUILT_TREE;
+  }
+  #tree: MomentTree | null = null;
   /** Neumaier state [sum₁, compensation₁, sum₂, compensation₂] at index `length`. */
-  #running: [number, number, number, number] = [0, 0, 0, 0];
+  #running: [number, number, number, number] = NO_RUNNING;
 
   get capacity(): number {
     return this.ts.length;
@@ -97,8 +112,12 @@ export class Series {
 
   /** Bytes held by the columns (including growth headroom) and the block tree. */
   get byteLength(): number {
-    return this.ts.byteLength + this.score.byteLength + this.p1.byteLength + this.p2.byteLength +
-      this.tree.byteLength;
+    const prefix = this.#prefixed ? this.p1.byteLength + this.p2.byteLength : 0;
+    return this.ts.byteLength + this.score.byteLength + prefix + this.tree.byteLength;
+  }
+
+  get #prefixed(): boolean {
+    return this.p1 !== NO_PREFIX;
   }
 
   /** Range [a, b) of points with startExclusive < ts ≤ endInclusive. */
@@ -112,6 +131,8 @@ export class Series {
   moments(a: number, b: number): Moments {
     const n = b - a;
     if (n <= 0) return { ...EMPTY_MOMENTS };
+    // A small series has no prefix sums: its tree (not built either) reads the range directly.
+    if (!this.#prefixed) return this.tree.moments(this.score, a, b);
     const p1a = this.p1[a], p1b = this.p1[b], p2a = this.p2[a], p2b = this.p2[b];
     const s1 = p1b - p1a;
     const s2 = p2b - p2a;
@@ -140,10 +161,43 @@ export class Series {
       next.set(old.subarray(0, length + extra));
       return next;
     };
-    this.ts = grow(this.ts, this.length, 0);
-    this.score = grow(this.score, this.length, 0);
+    // ts and score share one buffer: one allocation (and one backing store) instead of two per series.
+    const columns = new ArrayBuffer(2 * size * Float64Array.BYTES_PER_ELEMENT);
+    const ts = new Float64Array(columns, 0, size);
+    const score = new Float64Array(columns, size * Float64Array.BYTES_PER_ELEMENT, size);
+    ts.set(this.ts.subarray(0, this.length));
+    score.set(this.score.subarray(0, this.length));
+    this.ts = ts;
+    this.score = score;
+    if (!this.#prefixed) return;
     this.p1 = grow(this.p1, this.length, 1);
     this.p2 = grow(this.p2, this.length, 1);
+  }
+
+  /** Updates the block tree from index `from` on; a series of at most DIRECT_MAX points drops its tree. */
+  #updateTree(from: number): void {
+    if (this.length <= DIRECT_MAX) this.#tree = null;
+    else (this.#tree ??= new MomentTree()).update(this.score, from, this.length);
+  }
+
+  /**
+   * Brings the prefix sums up to date after the points from index `from` on changed (`appended`: only new
+   * points were added after the held ones, so the running sums continue). A series of at most DIRECT_MAX
+   * points drops them; one that grows past it builds them.
+   */
+  #syncPrefix(from: number, appended: boolean): void {
+    if (this.length <= DIRECT_MAX) {
+      this.p1 = this.p2 = NO_PREFIX;
+      this.#running = NO_RUNNING;
+      this.shift = 0;
+      return;
+    }
+    if (!this.#prefixed) {
+      this.p1 = new Float64Array(this.capacity + 1);
+      this.p2 = new Float64Array(this.capacity + 1);
+      this.#rebuildPrefix(0);
+    } else if (appended && from > 0) this.#extendPrefix(from);
+    else this.#rebuildPrefix(from);
   }
 
   /** Recomputes prefix sums from index `from` on (all of them, with a fresh shift, when from = 0). */
@@ -190,9 +244,8 @@ export class Series {
       this.score.set(bscore.subarray(0, count), n);
       this.length = n + count;
       result.inserted = count;
-      if (n === 0) this.#rebuildPrefix(0);
-      else this.#extendPrefix(n);
-      this.tree.update(this.score, n, this.length);
+      this.#syncPrefix(n, true);
+      this.#updateTree(n);
       return result;
     }
     // General case: merge the tail from the first held point at or after the batch start.
@@ -220,8 +273,8 @@ export class Series {
     }
     this.length = out;
     if (result.inserted === 0 && result.updated === 0) return result;
-    this.#rebuildPrefix(k);
-    this.tree.update(this.score, k, this.length);
+    this.#syncPrefix(k, false);
+    this.#updateTree(k);
     return result;
   }
 
@@ -233,9 +286,9 @@ export class Series {
     this.ts.copyWithin(0, drop, this.length);
     this.score.copyWithin(0, drop, this.length);
     this.length = keep;
-    if (keep > INITIAL_CAPACITY && keep * 4 < this.capacity) this.#resize(Math.ceil(keep * GROWTH));
-    this.#rebuildPrefix(0);
-    this.tree.update(this.score, 0, keep);
+    if (keep > SHRINK_ABOVE && keep * 4 < this.capacity) this.#resize(Math.ceil(keep * GROWTH));
+    this.#syncPrefix(0, false);
+    this.#updateTree(0);
     return drop;
   }
 }
@@ -314,6 +367,13 @@ export class PointStore {
     let total = 0;
     for (const s of this.#series.values()) total += s.byteLength;
     return total;
+  }
+
+  /** Number of signals with at least one held point. */
+  get signalCount(): number {
+    let count = 0;
+    for (const s of this.#series.values()) if (s.length > 0) count++;
+    return count;
   }
 
   has(signal: string): boolean {

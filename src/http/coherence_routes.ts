@@ -249,9 +249,11 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
       : parseWindow(query.window, { maxSec: config.maxWindowSec });
     const only = requestedSignal(store, query.signal);
     const toMs = query.to === undefined ? now() : parseEnd(query.to, "to");
-    const heldFrom = only === undefined
-      ? Math.min(...store.signals().map((s) => s.oldestMs))
-      : store.signals().find((s) => s.signal === only)!.oldestMs;
+    // A loop, not Math.min(...list): spreading one argument per signal overflows the stack at ~150,000 signals.
+    const heldFrom = store.signals().reduce(
+      (oldest, s) => only === undefined || s.signal === only ? Math.min(oldest, s.oldestMs) : oldest,
+      Infinity,
+    );
     const fromMs = query.from === undefined
       ? Math.max(toMs - 86_400_000, Number.isFinite(heldFrom) ? heldFrom : toMs)
       : parseEnd(query.from, "from");

@@ -12,9 +12,12 @@
  *   written and write failures.
  *
  * Every series has bounded labels: route patterns, fixed outcome and reason sets, and (signal, window) pairs
- * of the data itself.
+ * of the data itself — for at most `maxSignals` signals (`METRICS_MAX_SIGNALS`, default 1,000): the first by
+ * name in code-unit order, a stable choice; `coherence_metrics_signals_omitted` counts the others. The pooled
+ * `"*"` is always exported (no signal can take its name: normalisation rejects it).
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { POOLED_SIGNAL } from "../core/vocabulary.ts";
 import { formatWindow } from "../core/window.ts";
 import type { IngestCycle } from "../schemas.ts";
 import type { SnapshotRow } from "../persistence/snapshot.ts";
@@ -36,11 +39,13 @@ export interface ServiceMetricsOptions {
   /** Process start, epoch ms. */
   startedAtMs?: number;
   /** The point store, read at scrape time. */
-  points?: { readonly size: number; signals(): readonly unknown[] };
+  points?: { readonly size: number; readonly signalCount: number };
   /** Snapshot persistence figures, read at scrape time. */
   persistence?: () => { rowsWritten: number; writeFailures: number };
   /** Resident set size in bytes, read at scrape time (default: `Deno.memoryUsage().rss`). */
   rss?: () => number;
+  /** Most signals with per-signal series (`METRICS_MAX_SIGNALS`, default 1,000): the first by name. */
+  maxSignals?: number;
 }
 
 export class ServiceMetrics {
@@ -65,11 +70,14 @@ export class ServiceMetrics {
   readonly #n: Gauge<"signal" | "window">;
   readonly #riskLevel: Gauge<"signal" | "window">;
   readonly #risk: Gauge<"signal" | "window" | "risk">;
+  readonly #omitted: Gauge;
+  readonly #maxSignals: number;
 
   constructor(options: ServiceMetricsOptions = {}) {
     const { prefix = "coherence_", version = "0.0.0", startedAtMs = Date.now(), points, persistence } =
       options;
     const rss = options.rss ?? (() => Deno.memoryUsage().rss);
+    this.#maxSignals = options.maxSignals ?? 1000;
     const registers = [this.registry];
     const name = (suffix: string) => `${prefix}${suffix}`;
     this.requests = new RequestStats({ registry: this.registry, prefix });
@@ -167,6 +175,13 @@ export class ServiceMetrics {
       registers,
     });
 
+    this.#omitted = new Gauge({
+      name: name("metrics_signals_omitted"),
+      help:
+        "Signals in the latest snapshot without per-signal series here (METRICS_MAX_SIGNALS; the first by name are exported)",
+      registers,
+    });
+
     new Gauge({
       name: name("build_info"),
       help: "Always 1; the labels carry the engine and Deno versions",
@@ -204,7 +219,7 @@ export class ServiceMetrics {
         help: "Signals with at least one held point",
         registers,
         collect() {
-          this.set(points.signals().length);
+          this.set(points.signalCount);
         },
       });
     }
@@ -254,14 +269,18 @@ export class ServiceMetrics {
 
   /**
    * Replaces the per-(signal, window) gauges with one snapshot's rows: signals gone from the data disappear,
-   * and undefined values (null mean, stdev or volatility) have no series rather than a made-up number.
+   * and undefined values (null mean, stdev or volatility) have no series rather than a made-up number. Only the
+   * pooled rows and those of the first `maxSignals` signals by name are exported; the rest are counted.
    */
   recordSnapshot(rows: readonly SnapshotRow[]): void {
     for (const gauge of [this.#mean, this.#stdev, this.#volatility, this.#n, this.#riskLevel, this.#risk]) {
       gauge.reset();
     }
+    const exported = firstSignals(rows, this.#maxSignals);
     let latest = 0;
     for (const row of rows) {
+      latest = Math.max(latest, Date.parse(row.computed_at));
+      if (row.signal !== POOLED_SIGNAL && !exported.has(row.signal)) continue;
       const labels = { signal: row.signal, window: formatWindow(row.window_sec) };
       if (row.mean !== null) this.#mean.set(labels, row.mean);
       if (row.stdev !== null) this.#stdev.set(labels, row.stdev);
@@ -271,8 +290,8 @@ export class ServiceMetrics {
       for (const risk of Object.keys(RISK_LEVEL_VALUES)) {
         this.#risk.set({ ...labels, risk }, risk === row.risk ? 1 : 0);
       }
-      latest = Math.max(latest, Date.parse(row.computed_at));
     }
+    this.#omitted.set(exported.omitted);
     if (rows.length > 0) this.#snapshotAt.set(latest / 1000);
   }
 
@@ -280,4 +299,12 @@ export class ServiceMetrics {
   async exposition(): Promise<string> {
     return await this.registry.metrics();
   }
+}
+
+/** The first `max` signal names of the rows (pooled excluded), by code-unit order, and how many others there are. */
+function firstSignals(rows: readonly SnapshotRow[], max: number): Set<string> & { omitted: number } {
+  const names = new Set<string>();
+  for (const row of rows) if (row.signal !== POOLED_SIGNAL) names.add(row.signal);
+  const sorted = [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.assign(new Set(sorted.slice(0, max)), { omitted: Math.max(0, sorted.length - max) });
 }

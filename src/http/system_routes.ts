@@ -25,8 +25,8 @@ const statusRoute = createRoute({
 
 /** What `/health` and `/status` read. */
 export interface SystemDeps {
-  config: Pick<Config, "engineVersion" | "windows" | "maxWindowSec" | "thresholds">;
-  store: { readonly size: number; signals(): readonly { signal: string }[] };
+  config: Pick<Config, "engineVersion" | "windows" | "maxWindowSec" | "thresholds" | "maxSignals">;
+  store: { readonly size: number; readonly signalCount: number; signals(): readonly { signal: string }[] };
   ingest: { cycles(): IngestCycle[]; lastSuccessAtMs(): number | null };
   persistence: { status(): PersistenceStatus };
   source: { kind: SourceKind; location: string; replay: boolean };
@@ -66,9 +66,26 @@ export function systemRoutes(deps: SystemDeps): OpenAPIHono<AppEnv> {
       thresholds: config.thresholds,
       points: store.size,
       signals: store.signals().map((s) => s.signal),
+      maxSignals: config.maxSignals,
+      warnings: signalLimitWarnings(cycles, store.signalCount, config.maxSignals),
       requests: await requestStats.snapshot(),
     }, 200);
   });
 
   return app;
+}
+
+/** A `signal_limit` warning while the newest successful cycle refused records of new signals. */
+function signalLimitWarnings(
+  cycles: readonly IngestCycle[],
+  held: number,
+  maxSignals: number,
+): { code: "signal_limit"; message: string }[] {
+  const rejected = cycles.findLast((cycle) => cycle.ok)?.rejectedByReason.signal_limit ?? 0;
+  if (rejected === 0) return [];
+  return [{
+    code: "signal_limit",
+    message: `MAX_SIGNALS=${maxSignals} reached (${held} signals held): the last ingest cycle rejected ` +
+      `${rejected} records of new signals (reason signal_limit); held signals keep updating`,
+  }];
 }

@@ -4,11 +4,14 @@
  */
 import { z } from "zod";
 import { parseTimestamp } from "../core/time.ts";
+import { POOLED_SIGNAL } from "../core/vocabulary.ts";
 import { type Dialect, DIALECTS, pick } from "./dialect.ts";
 
 export type RejectReason =
   | "not_an_object"
   | "invalid_signal"
+  | "reserved_signal"
+  | "signal_limit"
   | "missing_score"
   | "invalid_score"
   | "score_out_of_range"
@@ -47,11 +50,24 @@ const Timestamp = z.unknown().transform((value, ctx) => {
 // deno-lint-ignore no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
+/**
+ * A name that is blank after trimming could never be asked for (queries trim the name); one that trims to `*`
+ * would mix with the pooled series in every store and in /metrics.
+ */
+function isBlank(signal: string): boolean {
+  return signal.trim() === "";
+}
+function isReserved(signal: string): boolean {
+  return signal.trim() === POOLED_SIGNAL;
+}
+
 /** A record after alias resolution, before conversion. */
 export const CanonicalRecordSchema = z.object({
   signal: z.string({ error: "invalid_signal" }).min(1, { error: "invalid_signal" }).max(200, {
     error: "invalid_signal",
-  }).refine((s) => !CONTROL_CHARACTERS.test(s), { error: "invalid_signal" }),
+  }).refine((s) => !CONTROL_CHARACTERS.test(s), { error: "invalid_signal" })
+    .refine((s) => !isBlank(s), { error: "invalid_signal" })
+    .refine((s) => !isReserved(s), { error: "reserved_signal" }),
   ts: Timestamp,
   score: Score,
   agentStates: z.record(z.string(), z.number()).optional().catch(undefined),
@@ -124,7 +140,9 @@ function strictPath(
 function fastPath(c: Canonical): NormalizedPoint | null {
   const { signal, score } = c;
   if (
-    typeof signal !== "string" || signal.length < 1 || signal.length > 200 || CONTROL_CHARACTERS.test(signal)
+    typeof signal !== "string" || signal.length < 1 || signal.length > 200 ||
+    CONTROL_CHARACTERS.test(signal) ||
+    isBlank(signal) || isReserved(signal)
   ) {
     return null;
   }

@@ -10,6 +10,7 @@ import type { IngestCycle } from "../schemas.ts";
 import type { Source } from "./source.ts";
 import type { Tracer } from "@opentelemetry/api";
 import { traceIngestCycle } from "../telemetry.ts";
+import { limitSignals } from "./signal_limit.ts";
 
 const log = getLogger(["coherence", "ingest"]);
 
@@ -21,6 +22,8 @@ export interface PollerOptions {
   /** How far each incremental pull reaches back before the newest held point, seconds. */
   overlapSec: number;
   intervalSec: number;
+  /** Most signals held (`MAX_SIGNALS`); records of further new signals are rejected as `signal_limit`. */
+  maxSignals?: number;
   /** Cycles kept for /status. */
   keepCycles?: number;
   now?: () => number;
@@ -54,6 +57,7 @@ export function createPoller(options: PollerOptions): Poller {
     maxWindowSec,
     overlapSec,
     intervalSec,
+    maxSignals = Infinity,
     keepCycles = 10,
     now = Date.now,
     newRequestId = () => `ingest-${crypto.randomUUID()}`,
@@ -104,10 +108,22 @@ export function createPoller(options: PollerOptions): Poller {
         error: null,
       };
       try {
-        const { points, columns = [], stats } = await source.pull(fromMs, started, {
-          requestId,
-          signal: abort.signal,
+        const pulled = await source.pull(fromMs, started, { requestId, signal: abort.signal });
+        const { stats } = pulled;
+        const limited = limitSignals(pulled.points, pulled.columns ?? [], {
+          isHeld: (signal) => store.has(signal),
+          heldCount: store.signalCount,
+          maxSignals,
         });
+        const { points, columns } = limited;
+        if (limited.rejected > 0) {
+          stats.rejected.signal_limit = (stats.rejected.signal_limit ?? 0) + limited.rejected;
+          log.warn("MAX_SIGNALS={maxSignals} reached: {records} records of {signals} new signals rejected", {
+            maxSignals,
+            records: limited.rejected,
+            signals: limited.refusedSignals,
+          });
+        }
         // Applied in one synchronous step: readers never see part of a cycle.
         const applied = store.apply(points);
         let accepted = points.length;

@@ -713,3 +713,54 @@ Deno.test("PointStore.applyColumns() grows past the initial capacity in many sma
     "all",
   );
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// Small series (issue 12: many signals with few points each)
+
+Deno.test("PointStore holds a one-point signal in columns of exactly one point, without prefix sums or tree", () => {
+  const store = new PointStore();
+  for (let i = 0; i < 1000; i++) store.apply([{ signal: `s${i}`, ts: T0 + i * SEC, score: i % 100 }]);
+  // ts and score, 8 bytes each: no preallocated capacity, no prefix sums, no block tree.
+  equal(store.byteLength / 1000, 16);
+  const series = new Series();
+  series.merge(Float64Array.of(T0), Float64Array.of(42), 1);
+  equal(series.capacity, 1);
+  equal(series.tree.byteLength, 0);
+  equal(series.byteLength, 16);
+  deepEqual(series.moments(0, 1), { n: 1, mean: 42, m2: 0 });
+});
+
+Deno.test("Series answers exactly across the small/large boundary, growing and then evicted back", () => {
+  const random = mulberry32(12);
+  const series = new Series();
+  const all: number[] = [];
+  // One point at a time past DIRECT_MAX (128) and on to 400, then evicted back down to 100.
+  for (let i = 0; i < 400; i++) {
+    const score = 60 + random() * 40;
+    all.push(score);
+    series.merge(Float64Array.of(T0 + i * SEC), Float64Array.of(score), 1);
+    if (i % 37 === 0 || i === 127 || i === 128 || i === 129) {
+      const a = Math.floor(random() * (i + 1));
+      assertMomentsClose(
+        series.moments(a, i + 1),
+        momentsOf(all.slice(a, i + 1)),
+        1e-12,
+        `${i}: [${a}, ${i + 1})`,
+      );
+      equal(series.allWithinUnitScale(a, i + 1, 0.5), false);
+    }
+  }
+  ok(series.tree.byteLength > 0, "a 400-point series has a block tree");
+  equal(series.evictBefore(T0 + 300 * SEC), 300);
+  equal(series.tree.byteLength, 0);
+  assertMomentsClose(series.moments(0, 100), momentsOf(all.slice(300)), 1e-12, "after eviction");
+  assertMomentsClose(series.moments(10, 60), momentsOf(all.slice(310, 360)), 1e-12, "after eviction, inner");
+  // An out-of-order correction in a small series, then growth past the boundary again.
+  series.merge(Float64Array.of(T0 + 350 * SEC), Float64Array.of(99), 1);
+  all[350] = 99;
+  const more = Float64Array.from({ length: 100 }, (_, i) => T0 + (400 + i) * SEC);
+  const moreScores = Float64Array.from({ length: 100 }, () => random() * 100);
+  series.merge(more, moreScores, 100);
+  all.push(...moreScores);
+  assertMomentsClose(series.moments(0, 200), momentsOf(all.slice(300)), 1e-12, "regrown");
+});

@@ -25,6 +25,8 @@ const score = fc.oneof(
 );
 const signal = fc.oneof(
   fc.string({ maxLength: 5 }),
+  // Reserved and blank names (issue 12): the pooled "*", spaces, and both together.
+  fc.constantFrom("*", " * ", "**", " ", "   ", "\u00a0", "a *"),
   fc.string({ minLength: 199, maxLength: 201 }),
   fc.integer(),
   fc.constant(null),

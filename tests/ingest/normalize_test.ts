@@ -1,6 +1,11 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { type Dialect, DIALECT_NAMES, DIALECTS } from "../../src/ingest/dialect.ts";
-import { normalizeRecord, normalizeRecords, recordsOf } from "../../src/ingest/normalize.ts";
+import {
+  normalizeRecord,
+  normalizeRecords,
+  normalizeRecordStrict,
+  recordsOf,
+} from "../../src/ingest/normalize.ts";
 import { EPOCH_MS_THRESHOLD, parseTimestamp } from "../../src/core/time.ts";
 
 const TS_TEXT = "2025-10-29T16:43:00Z";
@@ -342,5 +347,23 @@ Deno.test("normalizeRecord() rejects signal names with line breaks or other cont
   for (const signal of ["a\nb", "a\r", "tab\there", "\u0000"]) {
     const r = normalizeRecord({ signal, timestamp: "2025-10-29T16:43:00Z", coherenceScore: 80 });
     deepEqual(r, { ok: false, reason: "invalid_signal" }, JSON.stringify(signal));
+  }
+});
+
+Deno.test("normalizeRecords() rejects the pooled name * as reserved_signal and blank names as invalid_signal", () => {
+  const record = (signal: string) => ({ signal, timestamp: "2025-10-29T17:00:00Z", coherenceScore: 80 });
+  const r = normalizeRecords([
+    record("*"),
+    record(" * "),
+    record(" "),
+    record("\u00a0\t".slice(0, 1)),
+    record("a*"),
+    record(" alpha"),
+  ]);
+  deepEqual(r.points.map((p) => p.signal), ["a*", " alpha"]);
+  deepEqual(r.rejected, { reserved_signal: 2, invalid_signal: 2 });
+  equal(r.rejectedTotal, 4);
+  for (const name of ["*", " "]) {
+    deepEqual(normalizeRecordStrict(record(name)), normalizeRecord(record(name)));
   }
 });

@@ -545,3 +545,28 @@ Deno.test("createPoller() logs each cycle's whole provenance as one line", async
   assert.deepEqual(p.retryAfterWaitsMs, [1500]);
   assert.deepEqual(p.rejectedByReason, { missing_score: 1 });
 });
+
+Deno.test("createPoller() rejects records of new signals beyond maxSignals as signal_limit; held ones keep updating", async () => {
+  const { source } = fakeSource([
+    ok([
+      ...points("a", T0 - 10 * MIN, 2),
+      ...points("b", T0 - 10 * MIN, 2),
+      ...points("c", T0 - 10 * MIN, 3),
+    ]),
+    ok([...points("d", T0 - 5 * MIN, 4), ...points("a", T0 - 2 * MIN, 2, MIN, 60)], {
+      rejected: { invalid_score: 1 },
+    }),
+  ]);
+  const { poller: p, store } = poller(source, { maxSignals: 2 });
+  const first = await p.runCycle();
+  assert.equal(first.ok, true);
+  assert.deepEqual(store.signals().map((s) => s.signal), ["a", "b"]);
+  assert.equal(first.accepted, 4);
+  assert.equal(first.rejected, 3);
+  assert.deepEqual(first.rejectedByReason, { signal_limit: 3 });
+  const second = await p.runCycle();
+  assert.deepEqual(store.signals().map((s) => s.signal), ["a", "b"]);
+  assert.equal(second.inserted, 2, "the held signal a still takes new points");
+  assert.equal(second.rejected, 5);
+  assert.deepEqual(second.rejectedByReason, { invalid_score: 1, signal_limit: 4 });
+});

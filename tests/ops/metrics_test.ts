@@ -353,3 +353,29 @@ Deno.test("/metrics requires the token when API_TOKEN is set, like every route b
   ok(!body.includes("s3cret"));
   ok(body.includes('coherence_http_requests_total{method="GET",route="/metrics",status="401"} 1'));
 });
+
+Deno.test("recordSnapshot() exports per-signal series for the first METRICS_MAX_SIGNALS signals by name and counts the rest", async () => {
+  const metrics = new ServiceMetrics({ maxSignals: 2 });
+  const row = (signal: string, window_sec: number): SnapshotRow => ({
+    computed_at: "2025-10-29T17:00:00Z",
+    signal,
+    window_sec,
+    start_ts: "2025-10-29T16:00:00Z",
+    end_ts: "2025-10-29T17:00:00Z",
+    n: 3,
+    mean: 80,
+    stdev: 1,
+    volatility_index: 0.0125,
+    risk: "low",
+    source: "test",
+    engine_version: "0.1.0",
+  });
+  const names = ["delta", "Bravo", "alpha", "charlie", "*"];
+  metrics.recordSnapshot([...names.map((s) => row(s, 3600)), ...names.map((s) => row(s, 86_400))]);
+  const samples = parseSamples(await metrics.exposition());
+  const exported = new Set(find(samples, "coherence_window_points").map((s) => s.labels.signal));
+  // Code-unit order: "Bravo" < "alpha" < "charlie" < "delta"; the pooled "*" always.
+  deepEqual([...exported].sort(), ["*", "Bravo", "alpha"]);
+  equal(find(samples, "coherence_window_points").length, 6);
+  equal(valueOf(samples, "coherence_metrics_signals_omitted"), 2);
+});
