@@ -7,7 +7,7 @@
  * backfills once when it starts, and a cron job runs an ingest cycle every minute (or every
  * `INGEST_INTERVAL_S` rounded to whole minutes).
  */
-import type { PersistenceMode } from "./config.ts";
+import type { StoreMode } from "./core/vocabulary.ts";
 
 /** The cron job's name (Deploy lists crons by name). */
 export const INGEST_CRON_NAME = "coherence-ingest";
@@ -27,8 +27,8 @@ export function detectDeploy(env: Record<string, string | undefined>): boolean {
  * Deploy (its file system is read-only and isolates share nothing but KV), else `sqlite`.
  */
 export function selectPersistence(
-  { configured, deploy }: { configured?: PersistenceMode; deploy: boolean },
-): PersistenceMode {
+  { configured, deploy }: { configured?: StoreMode; deploy: boolean },
+): StoreMode {
   if (configured !== undefined) return configured;
   return deploy ? "kv" : "sqlite";
 }

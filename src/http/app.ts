@@ -11,7 +11,7 @@ import type { Config } from "../config.ts";
 import type { PointStore } from "../core/point_store.ts";
 import { WindowError } from "../core/window.ts";
 import type { IngestCycle } from "../schemas.ts";
-import type { SourceKind } from "../ingest/source.ts";
+import type { SourceKind } from "../core/vocabulary.ts";
 import { requestLimits, requestLog, responseHeaders } from "./middleware.ts";
 import { authRoutes, tokenAuth } from "./auth.ts";
 import { problemBody, ProblemError, problemResponse } from "./problem.ts";

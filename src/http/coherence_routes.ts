@@ -3,6 +3,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { getLogger } from "@logtape/logtape";
 import type { Context, TypedResponse } from "hono";
 import { buildReport, toRfc3339 } from "../core/report.ts";
+import { POOLED_SIGNAL } from "../core/vocabulary.ts";
 import { parseWindow } from "../core/window.ts";
 import { parseTimestamp } from "../core/time.ts";
 import { rollingSeries } from "../core/series.ts";
@@ -21,7 +22,6 @@ import { bodyWithLatency, ResponseCache } from "./response_cache.ts";
 const log = getLogger(["coherence", "metrics"]);
 
 /** Signal names that mean "all signals pooled". */
-const POOLED = "*";
 /** What `c.json()` sends; metrics bodies are serialised (and cached) here, so they go out with `c.body()`. */
 const JSON_HEADERS = { "Content-Type": "application/json" };
 
@@ -124,7 +124,7 @@ export function coherenceRoutes(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   function parseSignal(text: string | undefined): string | undefined {
     const requested = text?.trim();
-    if (requested === undefined || requested === "" || requested === POOLED) return undefined;
+    if (requested === undefined || requested === "" || requested === POOLED_SIGNAL) return undefined;
     if (!store.has(requested)) {
       const known = store.signals().map((s) => s.signal);
       const list = known.length === 0
@@ -192,7 +192,7 @@ export function coherenceRoutes(deps: AppDeps): OpenAPIHono<AppEnv> {
       maxSec: config.maxWindowSec,
     });
     const requested = query.signal?.trim();
-    const pooled = requested === undefined || requested === "" || requested === POOLED;
+    const pooled = requested === undefined || requested === "" || requested === POOLED_SIGNAL;
     if (!pooled && !store.has(requested)) {
       const known = store.signals().map((s) => s.signal);
       const list = known.length === 0
@@ -200,7 +200,7 @@ export function coherenceRoutes(deps: AppDeps): OpenAPIHono<AppEnv> {
         : known.slice(0, 20).join(", ") + (known.length > 20 ? ", …" : "");
       throw new ProblemError("unknown-signal", `Unknown signal "${requested}": known signals are ${list}`);
     }
-    const signal = pooled ? POOLED : requested;
+    const signal = pooled ? POOLED_SIGNAL : requested;
     const stats = store.window(pooled ? undefined : signal, endMs - windowSec * 1000, endMs);
     const report = buildReport({
       signal,
@@ -290,7 +290,7 @@ export function coherenceRoutes(deps: AppDeps): OpenAPIHono<AppEnv> {
       predictedDriftRisk: p.risk,
     }));
     return c.json({
-      signal: only ?? POOLED,
+      signal: only ?? POOLED_SIGNAL,
       windowSec,
       stepSec: stepMs / 1000,
       from: toRfc3339(fromMs),

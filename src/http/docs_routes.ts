@@ -12,7 +12,7 @@ import { Hono } from "hono";
 import { compress } from "hono/compress";
 import { join } from "node:path";
 import type { Config } from "../config.ts";
-import { PERSISTENCE_MODES } from "../config.ts";
+import { STORE_MODES } from "../core/vocabulary.ts";
 import { ProblemSchema } from "../schemas.ts";
 import type { AppEnv } from "./app.ts";
 import { SESSION_COOKIE } from "./auth.ts";
@@ -142,7 +142,7 @@ export function registerPlainRoutes(api: Api, config: Pick<Config, "apiToken">):
       query: z.object({
         signal: z.string().optional().openapi({ description: 'Signal, or "*" for all pooled' }),
         window: z.string().optional().openapi({ description: "Window such as 1h" }),
-        store: z.enum(PERSISTENCE_MODES).optional().openapi({
+        store: z.enum(STORE_MODES).optional().openapi({
           description: "Snapshot store for the history",
         }),
       }),

@@ -1,6 +1,6 @@
 /** `/coherence/history`: persisted snapshots from the active store (or another one's leftover data). */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { PERSISTENCE_MODES } from "../config.ts";
+import { POOLED_SIGNAL, STORE_MODES } from "../core/vocabulary.ts";
 import { parseWindow } from "../core/window.ts";
 import { parseTimestamp } from "../core/time.ts";
 import type { SnapshotRow } from "../persistence/snapshot.ts";
@@ -27,7 +27,7 @@ export const HistoryQuerySchema = z.object({
       example: "100",
       description: `Newest rows to return (1 to ${MAX_HISTORY_LIMIT}, default 100)`,
     }),
-  store: z.enum(PERSISTENCE_MODES, { error: `expected one of ${PERSISTENCE_MODES.join(", ")}` }).optional()
+  store: z.enum(STORE_MODES, { error: `expected one of ${STORE_MODES.join(", ")}` }).optional()
     .openapi({
       description: "Which snapshot store to read (default: the active one, PERSISTENCE)",
     }),
@@ -73,7 +73,7 @@ export function historyRoutes(deps: AppDeps): OpenAPIHono<AppEnv> {
     const windowSec = query.window === undefined
       ? config.windows[0]
       : parseWindow(query.window, { maxSec: config.maxWindowSec });
-    const signal = query.signal?.trim() || "*";
+    const signal = query.signal?.trim() || POOLED_SIGNAL;
     const limit = query.limit === undefined ? DEFAULT_HISTORY_LIMIT : Number(query.limit);
     if (limit < 1 || limit > MAX_HISTORY_LIMIT) {
       throw new ProblemError(

@@ -28,7 +28,7 @@
  * per store (appends, reads and prunes queue), so a read never sees this store's half-written lines; one
  * process should write a file.
  */
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
 import { getLogger } from "@logtape/logtape";
@@ -49,7 +49,6 @@ import {
 
 const log = getLogger(["coherence", "persistence"]);
 
-export const CSV_FILE_NAME = "rolling_store.csv";
 /** The header line, without its newline. */
 export const CSV_HEADER = SNAPSHOT_COLUMNS.join(",");
 
@@ -189,7 +188,7 @@ async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
 /** Writes `text` to a temp file beside `path`, fsyncs it and renames it over `path`, keeping its mode. */
 async function replaceAtomically(path: string, text: string): Promise<void> {
   const { mode } = await Deno.stat(path);
-  const temp = await Deno.makeTempFile({ dir: dirname(path), prefix: `.${CSV_FILE_NAME}.`, suffix: ".tmp" });
+  const temp = await Deno.makeTempFile({ dir: dirname(path), prefix: `.${basename(path)}.`, suffix: ".tmp" });
   try {
     if (mode !== null) await Deno.chmod(temp, mode & 0o777); // temp files are created 0600
     const file = await Deno.open(temp, { write: true, truncate: true });
