@@ -16,6 +16,7 @@
  */
 import { MomentTree } from "./moment_tree.ts";
 import { combineMoments, EMPTY_MOMENTS, type Moments, momentsOf } from "./stats.ts";
+import { lowerBound, upperBound } from "./binary_search.ts";
 
 export interface PointInput {
   signal: string;
@@ -52,30 +53,6 @@ const INITIAL_CAPACITY = 256;
 const GROWTH = 1.5;
 const RELATIVE_TOLERANCE = 1e-11;
 const EPS = Number.EPSILON;
-
-/** First index i in ts[0..n) with ts[i] > x. */
-export function upperBound(ts: Float64Array, n: number, x: number): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ts[mid] <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** First index i in ts[0..n) with ts[i] >= x. */
-export function lowerBound(ts: Float64Array, n: number, x: number): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ts[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** One signal's sorted columns and prefix sums. */
 export class Series {

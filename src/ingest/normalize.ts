@@ -4,7 +4,16 @@
  */
 import { z } from "zod";
 import { parseTimestamp } from "../core/time.ts";
-import { type Dialect, DIALECTS, pick } from "./dialect.ts";
+import { type Dialect, DIALECTS } from "./dialect.ts";
+
+/** The first of `names` that `obj` has with a value (not undefined or null), or undefined. */
+export function pick(obj: Record<string, unknown>, names: readonly string[]): unknown {
+  for (const name of names) {
+    const value = obj[name];
+    if (value !== undefined && value !== null) return value;
+  }
+  return undefined;
+}
 
 export type RejectReason =
   | "not_an_object"
