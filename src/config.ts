@@ -11,7 +11,7 @@ import { formatWindow, parseWindow, parseWindowList, WindowError } from "./core/
 import { DIALECT_NAMES, type DialectName } from "./ingest/dialect.ts";
 import { detectDeploy, selectPersistence } from "./deploy.ts";
 
-export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal"] as const;
+const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface Config {
@@ -254,7 +254,7 @@ export const VARIABLES = {
   },
 } as const;
 
-export type VariableName = keyof typeof VARIABLES;
+type VariableName = keyof typeof VARIABLES;
 
 /** The variable that sets each risk threshold. */
 const THRESHOLD_VARIABLES = {

@@ -229,7 +229,7 @@ export async function healthcheck(
 }
 
 /** Longest a graceful stop may take before the process exits anyway, ms. */
-export const SHUTDOWN_GRACE_MS = 30_000;
+const SHUTDOWN_GRACE_MS = 30_000;
 
 export async function main(): Promise<void> {
   let config: Config;

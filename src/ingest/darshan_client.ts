@@ -17,7 +17,7 @@ import { emptyStats, type PullOptions, type PullStats, type Source } from "./sou
 const log = getLogger(["coherence", "ingest"]);
 
 /** The path of the one upstream endpoint, below the base URL. */
-export const SUMMARY_PATH = "/signals/summary";
+const SUMMARY_PATH = "/signals/summary";
 
 /** Options for {@linkcode createDarshanClient}. */
 export interface DarshanClientOptions {

@@ -57,7 +57,7 @@ const Timestamp = z.unknown().transform((value, ctx) => {
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 /** A record after alias resolution, before conversion. */
-export const CanonicalRecordSchema = z.object({
+const CanonicalRecordSchema = z.object({
   signal: z.string({ error: "invalid_signal" }).min(1, { error: "invalid_signal" }).max(200, {
     error: "invalid_signal",
   }).refine((s) => !CONTROL_CHARACTERS.test(s), { error: "invalid_signal" }),

@@ -138,7 +138,7 @@ function recordTimestamp(record: unknown, fields: readonly string[]): [string, n
 }
 
 /** The upstream shape of a fixture file: `{ "data": [...] }` or a bare array. */
-export const FixtureSchema = z.union([
+const FixtureSchema = z.union([
   z.array(z.unknown()),
   z.looseObject({ data: z.array(z.unknown()) }),
 ]);

@@ -160,20 +160,30 @@ function isNotFound(error: unknown): boolean {
 function dataLines(text: string, path: string): string[] {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text === "") return [];
+  if (!isOurHeader(text, path, "read")) return []; // a torn header, nothing else
   const lines = text.split("\n");
   // A final "" is the text after the last newline; anything else there is an unterminated (torn?) line.
   if (lines[lines.length - 1] === "") lines.pop();
-  const header = lines[0].endsWith("\r") ? lines[0].slice(0, -1) : lines[0];
-  if (header !== CSV_HEADER) {
-    if (lines.length === 1 && (CSV_HEADER + "\n").startsWith(text)) return []; // torn header
-    throw foreignHeader(path, header, "read");
-  }
   const data = lines.slice(1);
   for (let i = 0; i < data.length; i++) if (data[i].endsWith("\r")) data[i] = data[i].slice(0, -1);
   return data;
 }
 
-function foreignHeader(path: string, found: string, verb = "open"): SnapshotStoreError {
+/**
+ * The header check: true when the first line of `text` (a file's start, BOM removed, holding at least that
+ * line) is {@linkcode CSV_HEADER}; false when the text is only a torn prefix of it; otherwise throws a
+ * {@linkcode SnapshotStoreError} naming the file and the header found.
+ */
+function isOurHeader(text: string, path: string, verb = "open"): boolean {
+  const newline = text.indexOf("\n");
+  const first = newline === -1 ? text : text.slice(0, newline);
+  const header = first.endsWith("\r") ? first.slice(0, -1) : first;
+  if (header === CSV_HEADER) return true;
+  if (newline === -1 && CSV_HEADER.startsWith(text)) return false;
+  throw foreignHeader(path, header, verb);
+}
+
+function foreignHeader(path: string, found: string, verb: string): SnapshotStoreError {
   const shown = found.length > 200 ? `${found.slice(0, 200)}…` : found;
   return new SnapshotStoreError(
     `Cannot ${verb} snapshot store "${path}": its CSV header is ${JSON.stringify(shown)}, expected ` +
@@ -410,16 +420,7 @@ export async function openCsvStore(path: string): Promise<CsvSnapshotStore> {
       await Deno.writeTextFile(path, `${CSV_HEADER}\n`, { append: true });
     } else {
       if (head.charCodeAt(0) === 0xfeff) head = head.slice(1);
-      const newline = head.indexOf("\n");
-      const first = newline === -1 ? head : head.slice(0, newline);
-      const header = first.endsWith("\r") ? first.slice(0, -1) : first;
-      if (header !== CSV_HEADER) {
-        if (newline === -1 && CSV_HEADER.startsWith(head)) {
-          await replaceAtomically(path, `${CSV_HEADER}\n`); // a torn header, nothing else
-        } else {
-          throw foreignHeader(path, header);
-        }
-      }
+      if (!isOurHeader(head, path)) await replaceAtomically(path, `${CSV_HEADER}\n`); // a torn header, nothing else
     }
   } catch (error) {
     if (error instanceof SnapshotStoreError) throw error;

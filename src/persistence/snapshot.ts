@@ -28,7 +28,6 @@ export const SNAPSHOT_COLUMNS = [
   "source",
   "engine_version",
 ] as const;
-export type SnapshotColumn = (typeof SNAPSHOT_COLUMNS)[number];
 
 export interface SnapshotRow {
   /** When the snapshot was computed, RFC 3339 UTC (`2024-05-01T12:00:00Z`, optionally with a fraction). */

@@ -33,7 +33,7 @@ import {
 
 const log = getLogger(["coherence", "persistence"]);
 
-export const TABLE_NAME = "rolling_metrics";
+const TABLE_NAME = "rolling_metrics";
 /**
  * How long a statement waits for another connection's write lock before failing with SQLITE_BUSY. Kept short:
  * `DatabaseSync` blocks the event loop while it waits, so a database locked by another process must fail fast
