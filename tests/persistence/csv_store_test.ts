@@ -252,3 +252,16 @@ Deno.test("csv store history with a small limit parses back past invalid newest 
       row(0, { computed_at: "2024-05-01T11:00:00Z" }),
     );
   }));
+
+Deno.test("csv store history keeps the read failure as the cause of its SnapshotStoreError", () =>
+  withCsv(async (store, path) => {
+    await Deno.remove(path);
+    await Deno.mkdir(path); // reading a directory fails
+    await rejects(store.history(ALL), (error: Error) => {
+      ok(error instanceof SnapshotStoreError);
+      ok(error.message.startsWith(`Cannot read snapshot history from "${path}": `), error.message);
+      ok(error.cause instanceof Error && !(error.cause instanceof SnapshotStoreError), String(error.cause));
+      equal(error.message.endsWith(error.cause.message), true);
+      return true;
+    });
+  }));

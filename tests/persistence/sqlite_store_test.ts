@@ -239,3 +239,22 @@ Deno.test("sqlite store keeps every batch of a writer that exits without closing
       await store.close();
     }
   }));
+
+Deno.test("sqlite store history keeps the unreadable row's error as the cause of its SnapshotStoreError", () =>
+  withTempDir(async (dir) => {
+    const path = join(dir, STORE_FILE_NAMES.sqlite);
+    const store = openSqliteStore(path);
+    try {
+      await store.append([row(0)]);
+      withDb(path, (db) => db.exec("UPDATE rolling_metrics SET risk = 'bogus'"));
+      await rejects(store.history(ALL), (error: Error) => {
+        ok(error instanceof SnapshotStoreError);
+        ok(error.message.startsWith(`Cannot read snapshot history from "${path}": `), error.message);
+        ok(error.cause instanceof TypeError, String(error.cause));
+        ok(error.cause.message.includes('risk is "bogus"'), error.cause.message);
+        return true;
+      });
+    } finally {
+      await store.close();
+    }
+  }));
