@@ -226,11 +226,6 @@ const MALFORMED_BODIES: { body: string; contentType: string }[] = [
   { body: "<html><body>502 Bad Gateway</body></html>", contentType: "text/html" },
 ];
 
-/** Waits `ms`, or less when `signal` aborts (close() ends every delay early; the request then answers). */
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return abortableSleep(ms, signal).catch(() => {});
-}
-
 const encodeCursor = (offset: number) => btoa(`offset:${offset}`).replace(/=+$/, "");
 function decodeCursor(cursor: string): number | null {
   try {
@@ -264,7 +259,8 @@ export function createMockDarshan(options: MockDarshanOptions): MockDarshan {
     correctionRate = 0,
     invalidRate = 0,
     random = Math.random,
-    sleep = defaultSleep,
+    // close() aborts every pending delay early; the request then answers.
+    sleep = (ms, signal) => abortableSleep(ms, signal).catch(() => {}),
   } = options;
   const dialect = DIALECTS[dialectName];
   const p = dialect.params;
