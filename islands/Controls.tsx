@@ -3,12 +3,12 @@
  * (Apply reloads `/?signal=…&window=…&store=…`); hydrated, a change fetches the new selection at once and the
  * button refreshes now.
  */
+import { POOLED_SIGNAL } from "../src/core/vocabulary.ts";
 import {
   formatClock,
   formatInteger,
   formatSignal,
   formatUtc,
-  POOLED,
   storeOptionLabel,
   windowOptionLabel,
 } from "../src/page/format.ts";
@@ -59,7 +59,7 @@ export default function Controls(props: ControlsProps) {
           value={current.signal}
           onChange={(event) => select({ signal: event.currentTarget.value })}
         >
-          <option value={POOLED}>{formatSignal(POOLED)}</option>
+          <option value={POOLED_SIGNAL}>{formatSignal(POOLED_SIGNAL)}</option>
           {signalOptions.map((option) => (
             <option key={option.signal} value={option.signal}>
               {option.signal} ({formatInteger(option.n)} points)

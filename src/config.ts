@@ -5,14 +5,13 @@
  */
 import { z } from "zod";
 import { parse as parseDotenv } from "dotenv";
-import { DEFAULT_THRESHOLDS, type Thresholds } from "./core/risk.ts";
+import { DEFAULT_THRESHOLDS, misorderedThresholds, type Thresholds } from "./core/risk.ts";
+import { STORE_FILE_NAMES, STORE_MODES, type StoreMode } from "./core/vocabulary.ts";
 import { formatWindow, parseWindow, parseWindowList, WindowError } from "./core/window.ts";
 import { DIALECT_NAMES, type DialectName } from "./ingest/dialect.ts";
 import { detectDeploy, selectPersistence } from "./deploy.ts";
 
-export const PERSISTENCE_MODES = ["sqlite", "csv", "kv", "none"] as const;
-export type PersistenceMode = (typeof PERSISTENCE_MODES)[number];
-export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal"] as const;
+const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface Config {
@@ -32,7 +31,7 @@ export interface Config {
   windows: number[];
   maxWindowSec: number;
   /** The mode in effect: `PERSISTENCE` if set, else `kv` on Deno Deploy, else `sqlite`. */
-  persistence: PersistenceMode;
+  persistence: StoreMode;
   /** Whether `PERSISTENCE` was set (rather than chosen by {@linkcode selectPersistence}). */
   persistenceExplicit: boolean;
   /** Running on Deno Deploy (`DENO_DEPLOYMENT_ID`) or told so (`DENO_DEPLOY`): KV, cron-driven ingest, no files. */
@@ -173,7 +172,7 @@ export const VARIABLES = {
   },
   MAX_WINDOW: { schema: duration(), default: "30d", help: "Largest window a request may ask for" },
   PERSISTENCE: {
-    schema: optionalText.pipe(oneOf(PERSISTENCE_MODES).optional()),
+    schema: optionalText.pipe(oneOf(STORE_MODES).optional()),
     default: undefined,
     help: "Snapshot store: sqlite, csv, kv or none; unset: sqlite, or kv on Deno Deploy",
   },
@@ -186,7 +185,7 @@ export const VARIABLES = {
   DATA_DIR: {
     schema: z.string().trim().min(1, { error: "expected a directory path" }),
     default: "./data",
-    help: "Where rolling_store.db / rolling_store.csv live (created if missing)",
+    help: `Where ${STORE_FILE_NAMES.sqlite} / ${STORE_FILE_NAMES.csv} live (created if missing)`,
   },
   RETENTION: { schema: duration(), default: "7d", help: "How long snapshots are kept" },
   ENGINE_VERSION: {
@@ -215,16 +214,24 @@ export const VARIABLES = {
   LOG_LEVEL: { schema: oneOf(LOG_LEVELS), default: "info", help: "Lowest log level written" },
   RISK_HIGH_VOLATILITY_ABOVE: {
     schema: decimal(0, 100),
-    default: "0.25",
+    default: String(DEFAULT_THRESHOLDS.highVolatilityAbove),
     help: "volatilityIndex above this is high risk",
   },
   RISK_MEDIUM_VOLATILITY_ABOVE: {
     schema: decimal(0, 100),
-    default: "0.10",
+    default: String(DEFAULT_THRESHOLDS.mediumVolatilityAbove),
     help: "volatilityIndex above this is medium risk",
   },
-  RISK_HIGH_MEAN_BELOW: { schema: decimal(0, 100), default: "60", help: "Mean below this is high risk" },
-  RISK_MEDIUM_MEAN_BELOW: { schema: decimal(0, 100), default: "80", help: "Mean below this is medium risk" },
+  RISK_HIGH_MEAN_BELOW: {
+    schema: decimal(0, 100),
+    default: String(DEFAULT_THRESHOLDS.highMeanBelow),
+    help: "Mean below this is high risk",
+  },
+  RISK_MEDIUM_MEAN_BELOW: {
+    schema: decimal(0, 100),
+    default: String(DEFAULT_THRESHOLDS.mediumMeanBelow),
+    help: "Mean below this is medium risk",
+  },
   STALE_AFTER: {
     schema: duration(),
     default: "15m",
@@ -263,7 +270,21 @@ export const VARIABLES = {
   },
 } as const;
 
-export type VariableName = keyof typeof VARIABLES;
+type VariableName = keyof typeof VARIABLES;
+
+/** The variable that sets each risk threshold. */
+const THRESHOLD_VARIABLES = {
+  highVolatilityAbove: "RISK_HIGH_VOLATILITY_ABOVE",
+  mediumVolatilityAbove: "RISK_MEDIUM_VOLATILITY_ABOVE",
+  highMeanBelow: "RISK_HIGH_MEAN_BELOW",
+  mediumMeanBelow: "RISK_MEDIUM_MEAN_BELOW",
+} as const satisfies Record<keyof Thresholds, VariableName>;
+
+/** The thresholds among parsed variable values (each already a number in 0..100). */
+function thresholdsOf(values: Record<string, unknown>): Thresholds {
+  const entries = Object.entries(THRESHOLD_VARIABLES).map(([key, name]) => [key, values[name] as number]);
+  return Object.fromEntries(entries) as Record<keyof Thresholds, number>;
+}
 
 /**
  * The effective environment: `.env` text (KEY=value lines, parsed by dotenv) underneath the real
@@ -319,12 +340,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ingestIntervalSec: v.INGEST_INTERVAL_S,
     ingestOverlapSec: v.INGEST_OVERLAP_S,
     logLevel: v.LOG_LEVEL,
-    thresholds: {
-      highVolatilityAbove: v.RISK_HIGH_VOLATILITY_ABOVE,
-      mediumVolatilityAbove: v.RISK_MEDIUM_VOLATILITY_ABOVE,
-      highMeanBelow: v.RISK_HIGH_MEAN_BELOW,
-      mediumMeanBelow: v.RISK_MEDIUM_MEAN_BELOW,
-    },
+    thresholds: thresholdsOf(values),
     staleAfterSec: v.STALE_AFTER,
     minSamples: v.MIN_SAMPLES,
     apiToken: v.API_TOKEN,
@@ -353,14 +369,12 @@ function crossCheck(
   if (values.DARSHAN_BASE_URL !== undefined && values.DARSHAN_API_KEY === undefined) {
     problems.push("DARSHAN_API_KEY=(unset): required when DARSHAN_BASE_URL is set");
   }
-  const pairs = [
-    ["RISK_MEDIUM_VOLATILITY_ABOVE", "RISK_HIGH_VOLATILITY_ABOVE"],
-    ["RISK_HIGH_MEAN_BELOW", "RISK_MEDIUM_MEAN_BELOW"],
-  ] as const;
-  for (const [lower, upper] of pairs) {
-    if (!((values[lower] as number) < (values[upper] as number))) {
-      problems.push(`${lower}=${values[lower]}: expected a value below ${upper}=${values[upper]}`);
-    }
+  const thresholds = thresholdsOf(values);
+  for (const [lower, upper] of misorderedThresholds(thresholds)) {
+    const [lowerName, upperName] = [THRESHOLD_VARIABLES[lower], THRESHOLD_VARIABLES[upper]];
+    problems.push(
+      `${lowerName}=${thresholds[lower]}: expected a value below ${upperName}=${thresholds[upper]}`,
+    );
   }
 }
 
@@ -384,5 +398,3 @@ export function envExample(): string {
   }
   return lines.join("\n");
 }
-
-export { DEFAULT_THRESHOLDS };

@@ -5,6 +5,7 @@
 import { dispose, getLogger } from "@logtape/logtape";
 import { type Config, ConfigError, loadConfig, mergeEnvironment } from "./config.ts";
 import { PointStore } from "./core/point_store.ts";
+import { STORE_FILE_NAMES } from "./core/vocabulary.ts";
 import { createApp } from "./http/app.ts";
 import { ServiceMetrics } from "./http/prometheus.ts";
 import { type CronFn, scheduleIngest } from "./deploy.ts";
@@ -83,7 +84,7 @@ export interface StartOptions {
  * opens the platform's KV and nothing may be written to the file system.
  */
 export function kvPathFor(config: Config): string | undefined {
-  return config.deploy ? undefined : join(config.dataDir, "rolling_store.kv");
+  return config.deploy ? undefined : join(config.dataDir, STORE_FILE_NAMES.kv);
 }
 
 /** Starts the whole service from a config; used by `main()` and by the end-to-end tests. */
@@ -230,7 +231,7 @@ export async function healthcheck(
 }
 
 /** Longest a graceful stop may take before the process exits anyway, ms. */
-export const SHUTDOWN_GRACE_MS = 30_000;
+const SHUTDOWN_GRACE_MS = 30_000;
 
 export async function main(): Promise<void> {
   let config: Config;

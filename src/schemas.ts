@@ -2,15 +2,25 @@
  * The API's response schemas: the single source of truth for types, the contract tests and /openapi.json.
  */
 import { z } from "@hono/zod-openapi";
+import type { Boundary, RiskDecision, Thresholds } from "./core/risk.ts";
+import type { DataWarning } from "./core/warnings.ts";
+import {
+  POOLED_SIGNAL,
+  RISK_LEVELS,
+  type RiskLevel,
+  SOURCE_KINDS,
+  STORE_MODES,
+  WARNING_CODES,
+} from "./core/vocabulary.ts";
 
-export const RiskLevelSchema = z.enum(["low", "medium", "high", "unknown"]).openapi("RiskLevel");
+export const RiskLevelSchema = z.enum(RISK_LEVELS).openapi("RiskLevel") satisfies z.ZodType<RiskLevel>;
 
 export const ThresholdsSchema = z.object({
   highVolatilityAbove: z.number(),
   mediumVolatilityAbove: z.number(),
   highMeanBelow: z.number(),
   mediumMeanBelow: z.number(),
-}).openapi("Thresholds");
+}).openapi("Thresholds") satisfies z.ZodType<Thresholds>;
 
 export const BoundarySchema = z.object({
   metric: z.enum(["coherenceMean", "volatilityIndex"]),
@@ -21,7 +31,7 @@ export const BoundarySchema = z.object({
   relativeDistance: z.number().nonnegative(),
   side: z.enum(["above", "below", "at"]),
   text: z.string(),
-}).openapi("Boundary");
+}).openapi("Boundary") satisfies z.ZodType<Boundary>;
 
 export const ExplainSchema = z.object({
   formula: z.object({ mean: z.string(), stdev: z.string(), volatilityIndex: z.string() }),
@@ -32,7 +42,7 @@ export const ExplainSchema = z.object({
     condition: z.string(),
     matched: z.array(z.string()),
     text: z.string(),
-  }),
+  }) satisfies z.ZodType<RiskDecision>,
   boundaries: z.array(BoundarySchema),
   nearestBoundary: BoundarySchema.nullable(),
   window: z.object({
@@ -43,21 +53,17 @@ export const ExplainSchema = z.object({
 }).openapi("Explain");
 
 export const WarningSchema = z.object({
-  code: z.enum([
-    "no_data",
-    "too_few_samples",
-    "stale_data",
-    "unit_scale_suspected",
-    "volatility_undefined",
-    "window_exceeds_history",
-  ]),
+  code: z.enum(WARNING_CODES),
   message: z.string(),
-}).openapi("Warning");
+}).openapi("Warning") satisfies z.ZodType<DataWarning>;
 
 const Timestamp = z.string().openapi({ example: "2025-10-29T17:43:00Z", description: "RFC 3339, UTC" });
 
 export const MetricsResponseSchema = z.object({
-  signal: z.string().openapi({ example: "alpha", description: '"*" when all signals are pooled' }),
+  signal: z.string().openapi({
+    example: "alpha",
+    description: `"${POOLED_SIGNAL}" when all signals are pooled`,
+  }),
   coherenceMean: z.number().nullable(),
   stdev: z.number().nullable(),
   volatilityIndex: z.number().nullable(),
@@ -139,7 +145,7 @@ export const HistoryRowSchema = z.object({
 export const HistoryResponseSchema = z.object({
   signal: z.string(),
   windowSec: z.number().int().positive(),
-  store: z.enum(["sqlite", "csv", "kv", "none"]),
+  store: z.enum(STORE_MODES),
   active: z.boolean().openapi({ description: "True when this is the store the service writes to" }),
   order: z.literal("oldest first"),
   limit: z.number().int().positive(),
@@ -179,7 +185,7 @@ export const StatusSchema = z.object({
   version: z.string(),
   uptimeSec: z.number().nonnegative(),
   startedAt: Timestamp,
-  source: z.object({ kind: z.string(), location: z.string(), replay: z.boolean() }),
+  source: z.object({ kind: z.enum(SOURCE_KINDS), location: z.string(), replay: z.boolean() }),
   lastIngest: IngestCycleSchema.nullable(),
   lastSuccessfulIngestAt: Timestamp.nullable(),
   recentIngests: z.array(IngestCycleSchema),
@@ -187,7 +193,7 @@ export const StatusSchema = z.object({
   defaultWindow: z.string(),
   maxWindowSec: z.number().int().positive(),
   persistence: z.object({
-    mode: z.enum(["sqlite", "csv", "kv", "none"]),
+    mode: z.enum(STORE_MODES),
     location: z.string(),
     active: z.boolean(),
     rowsWritten: z.number().int().nonnegative(),

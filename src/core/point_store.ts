@@ -19,6 +19,7 @@
  */
 import { DIRECT_MAX, MomentTree } from "./moment_tree.ts";
 import { combineMoments, EMPTY_MOMENTS, type Moments, momentsOf } from "./stats.ts";
+import { lowerBound, upperBound } from "./binary_search.ts";
 
 export interface PointInput {
   signal: string;
@@ -63,30 +64,6 @@ const NO_PREFIX = new Float64Array(1);
 /** The tree of every series too short to need one: never updated, so it reads ranges directly. */
 const UNBUILT_TREE = new MomentTree();
 const NO_RUNNING: [number, number, number, number] = [0, 0, 0, 0];
-
-/** First index i in ts[0..n) with ts[i] > x. */
-export function upperBound(ts: Float64Array, n: number, x: number): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ts[mid] <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** First index i in ts[0..n) with ts[i] >= x. */
-export function lowerBound(ts: Float64Array, n: number, x: number): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ts[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** One signal's sorted columns and prefix sums. */
 export class Series {

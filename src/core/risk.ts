@@ -9,9 +9,7 @@
  * otherwise the risk is `unknown`.
  */
 import type { Summary } from "./stats.ts";
-
 import type { RiskLevel } from "./vocabulary.ts";
-export type { RiskLevel };
 
 export interface Thresholds {
   /** volatilityIndex above this is high risk (default 0.25). */
@@ -71,20 +69,35 @@ export const FORMULA = Object.freeze({
   volatilityIndex: "volatilityIndex = σ / μ",
 });
 
-/** Checks that thresholds are ordered (medium below high volatility, high below medium mean). */
+/**
+ * The ordering rule: in each pair the first cut-off must be below the second (medium below high volatility,
+ * high below medium mean), or a level could never be reached.
+ */
+export const THRESHOLD_ORDER = [
+  ["mediumVolatilityAbove", "highVolatilityAbove"],
+  ["highMeanBelow", "mediumMeanBelow"],
+] as const satisfies readonly (readonly [keyof Thresholds, keyof Thresholds])[];
+
+/** The pairs of {@linkcode THRESHOLD_ORDER} that `t` breaks (NaN breaks its pairs); empty when ordered. */
+export function misorderedThresholds(t: Thresholds): (typeof THRESHOLD_ORDER)[number][] {
+  return THRESHOLD_ORDER.filter(([lower, upper]) => !(t[lower] < t[upper]));
+}
+
+const CUTOFF_WORDS: Record<keyof Thresholds, { level: string; metric: string }> = {
+  highVolatilityAbove: { level: "high", metric: "volatility" },
+  mediumVolatilityAbove: { level: "medium", metric: "volatility" },
+  highMeanBelow: { level: "high", metric: "mean" },
+  mediumMeanBelow: { level: "medium", metric: "mean" },
+};
+
+/** Checks that thresholds are ordered (see {@linkcode THRESHOLD_ORDER}); one sentence per broken pair. */
 export function validateThresholds(t: Thresholds): string[] {
-  const problems: string[] = [];
-  if (!(t.mediumVolatilityAbove < t.highVolatilityAbove)) {
-    problems.push(
-      `the medium volatility cut-off (${t.mediumVolatilityAbove}) must be below the high one (${t.highVolatilityAbove})`,
-    );
-  }
-  if (!(t.highMeanBelow < t.mediumMeanBelow)) {
-    problems.push(
-      `the high mean cut-off (${t.highMeanBelow}) must be below the medium one (${t.mediumMeanBelow})`,
-    );
-  }
-  return problems;
+  return misorderedThresholds(t).map(([lower, upper]) => {
+    const { level, metric } = CUTOFF_WORDS[lower];
+    return `the ${level} ${metric} cut-off (${t[lower]}) must be below the ${
+      CUTOFF_WORDS[upper].level
+    } one (${t[upper]})`;
+  });
 }
 
 export function ruleTexts(t: Thresholds): Explanation["rules"] {

@@ -3,7 +3,8 @@
  * what `/coherence/metrics?end=<timestamp>` answers for that end. Pure: no I/O; each point costs O(log n).
  */
 import type { PointStore } from "./point_store.ts";
-import { classifyRisk, type RiskLevel, type Thresholds } from "./risk.ts";
+import { classifyRisk, type Thresholds } from "./risk.ts";
+import type { RiskLevel } from "./vocabulary.ts";
 import { summarize } from "./stats.ts";
 
 export interface SeriesPoint {

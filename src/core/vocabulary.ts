@@ -12,12 +12,14 @@ export const STORE_MODES = ["sqlite", "csv", "kv", "none"] as const;
 export type StoreMode = (typeof STORE_MODES)[number];
 
 /** The file each store mode keeps under `DATA_DIR`; `none` keeps nothing. */
-export const STORE_FILE_NAMES: Readonly<Record<StoreMode, string | null>> = Object.freeze({
-  sqlite: "rolling_store.db",
-  csv: "rolling_store.csv",
-  kv: "rolling_store.kv",
-  none: null,
-});
+export const STORE_FILE_NAMES = Object.freeze(
+  {
+    sqlite: "rolling_store.db",
+    csv: "rolling_store.csv",
+    kv: "rolling_store.kv",
+    none: null,
+  } as const satisfies Record<StoreMode, string | null>,
+);
 
 /** Drift risk levels, from best to worst, then `unknown` (too little data to say). */
 export const RISK_LEVELS = ["low", "medium", "high", "unknown"] as const;

@@ -3,9 +3,7 @@
  * A response with n < 2 always carries at least one warning.
  */
 import { formatWindow } from "./window.ts";
-
 import type { WarningCode } from "./vocabulary.ts";
-export type { WarningCode };
 
 export interface DataWarning {
   code: WarningCode;

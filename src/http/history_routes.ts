@@ -1,9 +1,9 @@
 /** `/coherence/history`: persisted snapshots from the active store (or another one's leftover data). */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Config } from "../config.ts";
+import { POOLED_SIGNAL, STORE_MODES } from "../core/vocabulary.ts";
 import { parseWindow } from "../core/window.ts";
 import { parseTimestamp } from "../core/time.ts";
-import { POOLED_SIGNAL, STORE_MODES } from "../core/vocabulary.ts";
 import type { StoreRegistry } from "../persistence/registry.ts";
 import type { SnapshotRow } from "../persistence/snapshot.ts";
 import { HistoryResponseSchema, ProblemSchema } from "../schemas.ts";

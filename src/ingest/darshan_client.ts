@@ -9,14 +9,15 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { type Dialect, DIALECTS, pick } from "./dialect.ts";
-import { type NormalizedPoint, normalizeRecords, recordsOf } from "./normalize.ts";
+import { sleep as defaultSleep } from "../core/sleep.ts";
+import { type Dialect, DIALECTS } from "./dialect.ts";
+import { type NormalizedPoint, normalizeRecords, pick, recordsOf } from "./normalize.ts";
 import { emptyStats, type PullOptions, type PullStats, type Source } from "./source.ts";
 
 const log = getLogger(["coherence", "ingest"]);
 
 /** The path of the one upstream endpoint, below the base URL. */
-export const SUMMARY_PATH = "/signals/summary";
+const SUMMARY_PATH = "/signals/summary";
 
 /** Options for {@linkcode createDarshanClient}. */
 export interface DarshanClientOptions {
@@ -151,21 +152,6 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | n
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
   const date = Date.parse(trimmed);
   return Number.isFinite(date) ? Math.max(0, date - nowMs) : null;
-}
-
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** `https://user:pw@host/api/` → `https://host/api`: safe to show. */

@@ -1,6 +1,8 @@
 /**
  * The upstream dialect: every name the Darshan `/signals/summary` contract uses, in one place, so that an
  * upstream with other names is a configuration change (`DARSHAN_DIALECT`), not a rewrite. See docs/UPSTREAM.md.
+ * Data only: the client's reading of these names is in `normalize.ts`, and the mock upstream shares the names
+ * but not that code.
  */
 
 export interface Dialect {
@@ -59,12 +61,3 @@ export const DIALECTS = {
 
 export type DialectName = keyof typeof DIALECTS;
 export const DIALECT_NAMES = Object.keys(DIALECTS) as DialectName[];
-
-/** The first of `names` that `obj` has with a value (not undefined or null), or undefined. */
-export function pick(obj: Record<string, unknown>, names: readonly string[]): unknown {
-  for (const name of names) {
-    const value = obj[name];
-    if (value !== undefined && value !== null) return value;
-  }
-  return undefined;
-}

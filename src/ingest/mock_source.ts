@@ -16,7 +16,7 @@ import { createReplay, type Replay } from "./replay.ts";
 import { emptyStats, type PointColumns, type PullResult, type Source } from "./source.ts";
 
 /** Files above this size are read in chunks by default. */
-export const STREAM_ABOVE_BYTES = 4 * 1024 * 1024;
+const STREAM_ABOVE_BYTES = 4 * 1024 * 1024;
 /** Small enough that each chunk's text and records die young in V8's new space. */
 const CHUNK_BYTES = 64 * 1024;
 
@@ -52,7 +52,7 @@ interface LoadedFile {
 }
 
 /** Points as (ts, score) columns per signal, signal, ts and score only (the inverse of grouping by signal). */
-export function pointsOfColumns(columns: readonly PointColumns[]): NormalizedPoint[] {
+function pointsOfColumns(columns: readonly PointColumns[]): NormalizedPoint[] {
   const out: NormalizedPoint[] = [];
   for (const { signal, ts, score } of columns) {
     for (let i = 0; i < ts.length; i++) out.push({ signal, ts: ts[i], score: score[i] });

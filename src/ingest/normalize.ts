@@ -5,7 +5,16 @@
 import { z } from "zod";
 import { parseTimestamp } from "../core/time.ts";
 import { POOLED_SIGNAL } from "../core/vocabulary.ts";
-import { type Dialect, DIALECTS, pick } from "./dialect.ts";
+import { type Dialect, DIALECTS } from "./dialect.ts";
+
+/** The first of `names` that `obj` has with a value (not undefined or null), or undefined. */
+export function pick(obj: Record<string, unknown>, names: readonly string[]): unknown {
+  for (const name of names) {
+    const value = obj[name];
+    if (value !== undefined && value !== null) return value;
+  }
+  return undefined;
+}
 
 export type RejectReason =
   | "not_an_object"
@@ -62,7 +71,7 @@ function isReserved(signal: string): boolean {
 }
 
 /** A record after alias resolution, before conversion. */
-export const CanonicalRecordSchema = z.object({
+const CanonicalRecordSchema = z.object({
   signal: z.string({ error: "invalid_signal" }).min(1, { error: "invalid_signal" }).max(200, {
     error: "invalid_signal",
   }).refine((s) => !CONTROL_CHARACTERS.test(s), { error: "invalid_signal" })

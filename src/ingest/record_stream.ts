@@ -13,8 +13,8 @@
 /** The document is not JSON, or not JSON in a shape that holds records. */
 export class RecordStreamError extends Error {
   override name = "RecordStreamError";
-  constructor(message: string, readonly kind: "syntax" | "no_records") {
-    super(message);
+  constructor(message: string, readonly kind: "syntax" | "no_records", options?: ErrorOptions) {
+    super(message, options);
   }
 }
 
@@ -152,7 +152,7 @@ export async function* recordBatches(
       try {
         records = JSON.parse(`[${text}]`);
       } catch (error) {
-        throw syntax(`${(error as Error).message} (in the records before byte ${offset + batchEnd})`);
+        throw syntax(`${(error as Error).message} (in the records before byte ${offset + batchEnd})`, error);
       }
       if (Array.isArray(records)) yield records;
     }
@@ -168,8 +168,8 @@ export async function* recordBatches(
   if (!arrayDone) throw noRecords();
 }
 
-function syntax(message: string): RecordStreamError {
-  return new RecordStreamError(message, "syntax");
+function syntax(message: string, cause?: unknown): RecordStreamError {
+  return new RecordStreamError(message, "syntax", cause === undefined ? undefined : { cause });
 }
 
 function noRecords(): RecordStreamError {

@@ -2,9 +2,8 @@
  * Where points come from. The poller asks a source for the records in a time range; a source is the live
  * Darshan API (`darshan_client.ts`) or a local mock file (`mock_source.ts`).
  */
+import type { SourceKind } from "../core/vocabulary.ts";
 import type { NormalizedPoint, RejectReason } from "./normalize.ts";
-
-export type SourceKind = "darshan_api" | "mock_replay" | "mock_file";
 
 /** What one pull did upstream: the provenance of a cycle's data. */
 export interface PullStats {

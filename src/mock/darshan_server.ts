@@ -6,6 +6,11 @@
  * Window semantics match ours: a record is served when `from < timestamp ≤ to` (either bound may be left
  * out). Records whose timestamp cannot be parsed are served only when neither bound is given.
  *
+ * The mock reads timestamps with its own small parser ({@linkcode timestampMs}: RFC 3339 through
+ * `Temporal.Instant`, epoch seconds or milliseconds) and finds record fields itself, rather than reusing the
+ * client's `parseTimestamp` or `pick`: a bug there then shows up as a disagreement in the end-to-end tests
+ * instead of being shared by both sides. The dialect tables (`DIALECTS`) are the contract's names, and shared.
+ *
  * Fault randomness comes from the injected `random`, so a seeded generator ({@linkcode mulberry32}) makes a
  * run reproducible. Faults tied to records (duplicates, corrections) are drawn once, when the mock is
  * created; faults tied to requests (5xx, 429, slow, malformed, invalid records) are drawn per request.
@@ -14,8 +19,9 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { type Dialect, type DialectName, DIALECTS, pick } from "../ingest/dialect.ts";
-import { parseTimestamp } from "../core/time.ts";
+import { upperBound } from "../core/binary_search.ts";
+import { sleep as abortableSleep } from "../core/sleep.ts";
+import { type Dialect, type DialectName, DIALECTS } from "../ingest/dialect.ts";
 
 /** Options for {@linkcode createMockDarshan}. Rates are probabilities in 0..1. */
 export interface MockDarshanOptions {
@@ -102,8 +108,37 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
+/** RFC 3339 with a zone, as the upstream stores timestamps (`T`, `t` or a space between date and time). */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/**
+ * The mock's reading of a timestamp, independent of the client's: RFC 3339 with a zone (checked by
+ * `Temporal.Instant`, which refuses impossible dates), or epoch seconds (below 1e11) or milliseconds; integer
+ * epoch ms, or null.
+ */
+function timestampMs(value: unknown): number | null {
+  if (typeof value === "number") {
+    return Number.isFinite(value) && value >= 0 ? Math.round(value < 1e11 ? value * 1000 : value) : null;
+  }
+  if (typeof value !== "string" || !RFC3339.test(value)) return null;
+  try {
+    return Temporal.Instant.from(value).epochMilliseconds;
+  } catch {
+    return null;
+  }
+}
+
+/** The record's timestamp field (the first of `fields` it has a value for) and its epoch ms, or null. */
+function recordTimestamp(record: unknown, fields: readonly string[]): [string, number] | null {
+  if (typeof record !== "object" || record === null || Array.isArray(record)) return null;
+  const obj = record as Record<string, unknown>;
+  const field = fields.find((name) => obj[name] !== undefined && obj[name] !== null);
+  const ms = field === undefined ? null : timestampMs(obj[field]);
+  return ms === null ? null : [field!, ms];
+}
+
 /** The upstream shape of a fixture file: `{ "data": [...] }` or a bare array. */
-export const FixtureSchema = z.union([
+const FixtureSchema = z.union([
   z.array(z.unknown()),
   z.looseObject({ data: z.array(z.unknown()) }),
 ]);
@@ -127,15 +162,7 @@ export function shiftRecords(
   newestMs: number,
   dialect: Dialect = DIALECTS.darshan,
 ): unknown[] {
-  const fields = dialect.record.timestamp;
-  const timestampOf = (record: unknown): [string, number] | null => {
-    if (typeof record !== "object" || record === null) return null;
-    for (const field of fields) {
-      const ms = parseTimestamp((record as Record<string, unknown>)[field]);
-      if (ms !== null) return [field, ms];
-    }
-    return null;
-  };
+  const timestampOf = (record: unknown) => recordTimestamp(record, dialect.record.timestamp);
   let newest = -Infinity;
   for (const record of records) newest = Math.max(newest, timestampOf(record)?.[1] ?? -Infinity);
   if (!Number.isFinite(newest)) return [...records];
@@ -199,19 +226,6 @@ const MALFORMED_BODIES: { body: string; contentType: string }[] = [
   { body: "<html><body>502 Bad Gateway</body></html>", contentType: "text/html" },
 ];
 
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
 const encodeCursor = (offset: number) => btoa(`offset:${offset}`).replace(/=+$/, "");
 function decodeCursor(cursor: string): number | null {
   try {
@@ -220,17 +234,6 @@ function decodeCursor(cursor: string): number | null {
   } catch {
     return null;
   }
-}
-
-/** First index in sorted `ts` (finite prefix of length n) whose value is > `bound`. */
-function upperBound(ts: readonly number[], n: number, bound: number): number {
-  let lo = 0, hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ts[mid] <= bound) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /**
@@ -256,20 +259,18 @@ export function createMockDarshan(options: MockDarshanOptions): MockDarshan {
     correctionRate = 0,
     invalidRate = 0,
     random = Math.random,
-    sleep = defaultSleep,
+    // close() aborts every pending delay early; the request then answers.
+    sleep = (ms, signal) => abortableSleep(ms, signal).catch(() => {}),
   } = options;
   const dialect = DIALECTS[dialectName];
   const p = dialect.params;
 
   // Sort by timestamp, unparsable last; the finite prefix is binary-searched per request.
-  const tsOf = (rec: unknown) =>
-    typeof rec === "object" && rec !== null && !Array.isArray(rec)
-      ? parseTimestamp(pick(rec as Record<string, unknown>, dialect.record.timestamp))
-      : null;
+  const tsOf = (rec: unknown) => recordTimestamp(rec, dialect.record.timestamp)?.[1] ?? null;
   const sorted = options.records.map((rec, i) => ({ rec, ts: tsOf(rec), i }))
     .sort((a, b) => (a.ts ?? Infinity) - (b.ts ?? Infinity) || a.i - b.i);
   const records = sorted.map((e) => e.rec);
-  const ts = sorted.map((e) => e.ts ?? Infinity);
+  const ts = Float64Array.from(sorted, (e) => e.ts ?? Infinity);
   const finite = ts.findIndex((t) => t === Infinity);
   const finiteCount = finite === -1 ? ts.length : finite;
 
@@ -329,7 +330,7 @@ export function createMockDarshan(options: MockDarshanOptions): MockDarshan {
     const bound = (name: string) => {
       const raw = query[name];
       if (raw === undefined) return { ok: true as const, ms: undefined };
-      const ms = parseTimestamp(/^\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw);
+      const ms = timestampMs(/^\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw);
       return ms === null ? { ok: false as const } : { ok: true as const, ms };
     };
     const from = bound(p.from), to = bound(p.to);

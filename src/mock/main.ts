@@ -19,7 +19,7 @@ import {
 const rate = z.coerce.number().min(0).max(1);
 
 /** The mock's settings, after flags and environment are merged. */
-export const MockConfigSchema = z.object({
+const MockConfigSchema = z.object({
   port: z.coerce.number().int().min(0).max(65_535).default(8787),
   hostname: z.string().min(1).default("127.0.0.1"),
   fixture: z.string().min(1).default("fixtures/signals.json"),
@@ -74,7 +74,7 @@ const FLAGS: Record<Exclude<Key, "help">, string> = {
 };
 const envName = (flag: string) => `MOCK_DARSHAN_${flag.toUpperCase().replaceAll("-", "_")}`;
 
-export const USAGE = `Usage: deno task mock-darshan [flags]   (each flag also reads MOCK_DARSHAN_<FLAG>)
+const USAGE = `Usage: deno task mock-darshan [flags]   (each flag also reads MOCK_DARSHAN_<FLAG>)
   --port 8787             --hostname 127.0.0.1      --key mock-key        --forbidden-key <k>
   --fixture fixtures/signals.json   or   --generate <n> (generated records ending now)
   --shift-to-now true|false (default true: the fixture's newest record lands at start-up)

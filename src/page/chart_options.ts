@@ -14,7 +14,8 @@ import {
   RISK_COLORS,
   riskLabel,
 } from "./format.ts";
-import type { RiskLevel, SeriesPoint, SeriesResponse, Thresholds } from "./types.ts";
+import { RISK_LEVELS, type RiskLevel } from "../core/vocabulary.ts";
+import type { SeriesPoint, SeriesResponse, Thresholds } from "./types.ts";
 
 export const SERIES = Object.freeze({
   time: 0,
@@ -26,7 +27,7 @@ export const SERIES = Object.freeze({
   markers: { low: 6, medium: 7, high: 8, unknown: 9 } as Readonly<Record<RiskLevel, number>>,
 });
 
-export const MARKER_LEVELS: readonly RiskLevel[] = ["low", "medium", "high", "unknown"];
+export const MARKER_LEVELS: readonly RiskLevel[] = RISK_LEVELS;
 
 export const CHART_COLORS = Object.freeze({
   mean: "#1d4ed8",

@@ -2,21 +2,12 @@
  * Formatting for the verification page: numbers, times, risk labels and empty-state texts. Pure (no DOM, no
  * I/O, no locale or time-zone dependence), so the server render and the hydrated islands print the same text.
  */
+import { POOLED_SIGNAL, type RiskLevel } from "../core/vocabulary.ts";
 import { formatWindow } from "../core/window.ts";
-import type {
-  HistoryView,
-  MetricsResponse,
-  RiskLevel,
-  Selection,
-  StoreOption,
-  WindowOption,
-} from "./types.ts";
+import type { HistoryView, MetricsResponse, Selection, StoreOption, WindowOption } from "./types.ts";
 
 /** Shown for a value that does not exist (n = 0, n = 1 stdev, …). */
 export const MISSING = "—";
-
-/** Signal value meaning "all signals pooled". */
-export const POOLED = "*";
 
 /** Fixed-point text; null, NaN and ±Infinity print as {@linkcode MISSING}, and −0 as 0. */
 export function formatNumber(value: number | null | undefined, digits = 2): string {
@@ -71,7 +62,7 @@ export function formatWindowSec(seconds: number): string {
 
 /** "all signals (*)" for the pooled signal, else the name. */
 export function formatSignal(signal: string): string {
-  return signal === POOLED ? "all signals (*)" : signal;
+  return signal === POOLED_SIGNAL ? "all signals (*)" : signal;
 }
 
 const RISK_LABELS: Record<RiskLevel, string> = {
@@ -135,7 +126,7 @@ export function historyEmptyMessage(view: HistoryView, selection: Selection): st
 
 /** A file name for the exported metrics: `coherence-metrics_alpha_1h_2025-10-29T17-43-00Z.json`. */
 export function exportFileName(metrics: Pick<MetricsResponse, "signal" | "windowSec" | "timestamp">): string {
-  const signal = metrics.signal === POOLED ? "all" : metrics.signal.replace(/[^A-Za-z0-9._-]+/g, "_");
+  const signal = metrics.signal === POOLED_SIGNAL ? "all" : metrics.signal.replace(/[^A-Za-z0-9._-]+/g, "_");
   const stamp = metrics.timestamp.replace(/\.\d+/, "").replace(/:/g, "-");
   return `coherence-metrics_${signal}_${formatWindow(metrics.windowSec)}_${stamp}.json`;
 }

@@ -2,17 +2,9 @@
  * The sidebar's selection: its choices, the page's query string and the API paths it maps to. Pure, shared by
  * the server render and the islands.
  */
+import { POOLED_SIGNAL, STORE_MODES, type StoreMode } from "../core/vocabulary.ts";
 import { formatWindow, parseWindow } from "../core/window.ts";
-import { POOLED } from "./format.ts";
-import {
-  type Selection,
-  type SelectionOptions,
-  type SignalOption,
-  STORE_MODES,
-  type StoreMode,
-  type StoreOption,
-  type WindowOption,
-} from "./types.ts";
+import type { Selection, SelectionOptions, SignalOption, StoreOption, WindowOption } from "./types.ts";
 
 /** Windows offered besides the configured ones. */
 export const COMMON_WINDOWS = ["5m", "1h", "24h"] as const;
@@ -67,10 +59,10 @@ export function resolveSelection(
 ): { selection: Selection; notices: string[] } {
   const notices: string[] = [];
   const defaultWindow = formatWindow(context.configuredWindowsSec[0]);
-  let signal = query.signal?.trim() || POOLED;
-  if (signal !== POOLED && !context.signals.some((s) => s.signal === signal)) {
+  let signal = query.signal?.trim() || POOLED_SIGNAL;
+  if (signal !== POOLED_SIGNAL && !context.signals.some((s) => s.signal === signal)) {
     notices.push(`Unknown signal "${signal}": showing all signals instead.`);
-    signal = POOLED;
+    signal = POOLED_SIGNAL;
   }
   let window = defaultWindow;
   const requested = query.window?.trim();

@@ -2,16 +2,13 @@
  * The verification page's data shapes, shared by the server render and the islands. Type-only imports, so
  * the client bundle never pulls in zod or the OpenAPI schemas.
  */
+import type { StoreMode } from "../core/vocabulary.ts";
 import type { HistoryResponse, MetricsResponse, SeriesResponse } from "../schemas.ts";
 
 export type { HistoryResponse, MetricsResponse, SeriesResponse };
-export type RiskLevel = MetricsResponse["predictedDriftRisk"];
 export type Thresholds = MetricsResponse["explain"]["thresholds"];
 export type SeriesPoint = SeriesResponse["points"][number];
 export type HistoryRow = HistoryResponse["rows"][number];
-
-export const STORE_MODES = ["sqlite", "csv", "kv", "none"] as const;
-export type StoreMode = (typeof STORE_MODES)[number];
 
 /** What the sidebar selects; also the page's query string (`/?signal=alpha&window=1h&store=sqlite`). */
 export interface Selection {

@@ -28,7 +28,7 @@
  * per store (appends, reads and prunes queue), so a read never sees this store's half-written lines; one
  * process should write a file.
  */
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
 import { getLogger } from "@logtape/logtape";
@@ -49,7 +49,6 @@ import {
 
 const log = getLogger(["coherence", "persistence"]);
 
-export const CSV_FILE_NAME = "rolling_store.csv";
 /** The header line, without its newline. */
 export const CSV_HEADER = SNAPSHOT_COLUMNS.join(",");
 
@@ -161,20 +160,30 @@ function isNotFound(error: unknown): boolean {
 function dataLines(text: string, path: string): string[] {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text === "") return [];
+  if (!isOurHeader(text, path, "read")) return []; // a torn header, nothing else
   const lines = text.split("\n");
   // A final "" is the text after the last newline; anything else there is an unterminated (torn?) line.
   if (lines[lines.length - 1] === "") lines.pop();
-  const header = lines[0].endsWith("\r") ? lines[0].slice(0, -1) : lines[0];
-  if (header !== CSV_HEADER) {
-    if (lines.length === 1 && (CSV_HEADER + "\n").startsWith(text)) return []; // torn header
-    throw foreignHeader(path, header, "read");
-  }
   const data = lines.slice(1);
   for (let i = 0; i < data.length; i++) if (data[i].endsWith("\r")) data[i] = data[i].slice(0, -1);
   return data;
 }
 
-function foreignHeader(path: string, found: string, verb = "open"): SnapshotStoreError {
+/**
+ * The header check: true when the first line of `text` (a file's start, BOM removed, holding at least that
+ * line) is {@linkcode CSV_HEADER}; false when the text is only a torn prefix of it; otherwise throws a
+ * {@linkcode SnapshotStoreError} naming the file and the header found.
+ */
+function isOurHeader(text: string, path: string, verb = "open"): boolean {
+  const newline = text.indexOf("\n");
+  const first = newline === -1 ? text : text.slice(0, newline);
+  const header = first.endsWith("\r") ? first.slice(0, -1) : first;
+  if (header === CSV_HEADER) return true;
+  if (newline === -1 && CSV_HEADER.startsWith(text)) return false;
+  throw foreignHeader(path, header, verb);
+}
+
+function foreignHeader(path: string, found: string, verb: string): SnapshotStoreError {
   const shown = found.length > 200 ? `${found.slice(0, 200)}…` : found;
   return new SnapshotStoreError(
     `Cannot ${verb} snapshot store "${path}": its CSV header is ${JSON.stringify(shown)}, expected ` +
@@ -189,7 +198,7 @@ async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
 /** Writes `text` to a temp file beside `path`, fsyncs it and renames it over `path`, keeping its mode. */
 async function replaceAtomically(path: string, text: string): Promise<void> {
   const { mode } = await Deno.stat(path);
-  const temp = await Deno.makeTempFile({ dir: dirname(path), prefix: `.${CSV_FILE_NAME}.`, suffix: ".tmp" });
+  const temp = await Deno.makeTempFile({ dir: dirname(path), prefix: `.${basename(path)}.`, suffix: ".tmp" });
   try {
     if (mode !== null) await Deno.chmod(temp, mode & 0o777); // temp files are created 0600
     const file = await Deno.open(temp, { write: true, truncate: true });
@@ -411,16 +420,7 @@ export async function openCsvStore(path: string): Promise<CsvSnapshotStore> {
       await Deno.writeTextFile(path, `${CSV_HEADER}\n`, { append: true });
     } else {
       if (head.charCodeAt(0) === 0xfeff) head = head.slice(1);
-      const newline = head.indexOf("\n");
-      const first = newline === -1 ? head : head.slice(0, newline);
-      const header = first.endsWith("\r") ? first.slice(0, -1) : first;
-      if (header !== CSV_HEADER) {
-        if (newline === -1 && CSV_HEADER.startsWith(head)) {
-          await replaceAtomically(path, `${CSV_HEADER}\n`); // a torn header, nothing else
-        } else {
-          throw foreignHeader(path, header);
-        }
-      }
+      if (!isOurHeader(head, path)) await replaceAtomically(path, `${CSV_HEADER}\n`); // a torn header, nothing else
     }
   } catch (error) {
     if (error instanceof SnapshotStoreError) throw error;

@@ -159,7 +159,9 @@ export class KvSnapshotStore implements SnapshotStore {
 
   async #commit(atomic: Deno.AtomicOperation): Promise<void> {
     const result = await atomic.commit();
-    if (!result.ok) throw new Error("atomic commit failed");
+    if (!result.ok) {
+      throw new Error("Cannot commit snapshot rows: Deno KV refused the atomic operation", { cause: result });
+    }
   }
 
   async history(query: HistoryQuery): Promise<SnapshotRow[]> {

@@ -1,29 +1,39 @@
 /**
  * Opens the snapshot store for a persistence mode: the one call `main.ts` makes.
  *
- * | mode     | where                                   |
- * | -------- | --------------------------------------- |
- * | `sqlite` | `DATA_DIR/rolling_store.db`             |
- * | `csv`    | `DATA_DIR/rolling_store.csv`            |
+ * | mode     | where ({@linkcode storeFile})                    |
+ * | -------- | ------------------------------------------------ |
+ * | `sqlite` | `DATA_DIR/rolling_store.db`                      |
+ * | `csv`    | `DATA_DIR/rolling_store.csv`                     |
  * | `kv`     | `kvPath`, or the default KV (on Deploy, its own) |
- * | `none`   | nothing                                 |
+ * | `none`   | nothing                                          |
  *
  * `DATA_DIR` is created if missing, for the file modes only (on Deploy, with `kv`, the file system is
  * read-only).
  */
 import { dirname, join } from "node:path";
-import type { PersistenceMode } from "../config.ts";
-import { CSV_FILE_NAME, openCsvStore } from "./csv_store.ts";
+import { STORE_FILE_NAMES, type StoreMode } from "../core/vocabulary.ts";
+import { openCsvStore } from "./csv_store.ts";
 import { openKvStore } from "./kv_store.ts";
 import { createNoneStore } from "./none_store.ts";
 import { errorMessage, type SnapshotStore, SnapshotStoreError } from "./snapshot.ts";
-import { openSqliteStore, SQLITE_FILE_NAME } from "./sqlite_store.ts";
+import { openSqliteStore } from "./sqlite_store.ts";
 
 export interface OpenStoreOptions {
   /** Directory of the SQLite and CSV files. */
   dataDir: string;
   /** Deno KV path or URL for `kv`; omitted: `Deno.openKv()`'s default. */
   kvPath?: string;
+}
+
+/**
+ * The file `mode` keeps: `DATA_DIR/<file name>` for sqlite and csv, `kvPath` for kv (undefined: the default
+ * KV, which has no file here), undefined for none.
+ */
+export function storeFile(mode: StoreMode, { dataDir, kvPath }: OpenStoreOptions): string | undefined {
+  if (mode === "kv") return kvPath;
+  const name = STORE_FILE_NAMES[mode];
+  return name ? join(dataDir, name) : undefined;
 }
 
 async function ensureDir(dataDir: string): Promise<void> {
@@ -38,16 +48,17 @@ async function ensureDir(dataDir: string): Promise<void> {
 
 /** Opens the store for `mode`; rejects with {@linkcode SnapshotStoreError} (naming the file) if it cannot. */
 export async function openSnapshotStore(
-  mode: PersistenceMode,
-  { dataDir, kvPath }: OpenStoreOptions,
+  mode: StoreMode,
+  options: OpenStoreOptions,
 ): Promise<SnapshotStore> {
+  const { dataDir, kvPath } = options;
   switch (mode) {
     case "sqlite":
       await ensureDir(dataDir);
-      return openSqliteStore(join(dataDir, SQLITE_FILE_NAME));
+      return openSqliteStore(storeFile(mode, options)!);
     case "csv":
       await ensureDir(dataDir);
-      return await openCsvStore(join(dataDir, CSV_FILE_NAME));
+      return await openCsvStore(storeFile(mode, options)!);
     case "kv":
       // A local KV file lives in DATA_DIR like the others; URLs (a remote denokv) and the default need no folder.
       if (kvPath !== undefined && !/^[a-z]+:\/\//i.test(kvPath) && kvPath !== ":memory:") {

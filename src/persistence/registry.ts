@@ -3,17 +3,14 @@
  * the others where their data exists (a CSV or database left in DATA_DIR by an earlier run in another mode).
  * Inactive stores are opened only if their file exists, so reading never creates files.
  */
-import { join } from "node:path";
-import type { PersistenceMode } from "../config.ts";
-import { CSV_FILE_NAME } from "./csv_store.ts";
-import { openSnapshotStore } from "./open_store.ts";
+import type { StoreMode } from "../core/vocabulary.ts";
+import { openSnapshotStore, storeFile } from "./open_store.ts";
 import type { SnapshotStore } from "./snapshot.ts";
-import { SQLITE_FILE_NAME } from "./sqlite_store.ts";
 
 export interface StoreRegistry {
   readonly active: SnapshotStore;
   /** The store for `mode`, or null when it holds nothing here (no file). Rejects if the file is not ours. */
-  get(mode: PersistenceMode): Promise<SnapshotStore | null>;
+  get(mode: StoreMode): Promise<SnapshotStore | null>;
   closeAll(): Promise<void>;
 }
 
@@ -24,7 +21,7 @@ export interface RegistryOptions {
 }
 
 export function createStoreRegistry(active: SnapshotStore, options: RegistryOptions): StoreRegistry {
-  const opened = new Map<PersistenceMode, Promise<SnapshotStore | null>>([[
+  const opened = new Map<StoreMode, Promise<SnapshotStore | null>>([[
     active.mode,
     Promise.resolve(active),
   ]]);
@@ -38,14 +35,8 @@ export function createStoreRegistry(active: SnapshotStore, options: RegistryOpti
     }
   }
 
-  async function open(mode: PersistenceMode): Promise<SnapshotStore | null> {
-    const file = mode === "sqlite"
-      ? join(options.dataDir, SQLITE_FILE_NAME)
-      : mode === "csv"
-      ? join(options.dataDir, CSV_FILE_NAME)
-      : mode === "kv"
-      ? options.kvPath
-      : undefined;
+  async function open(mode: StoreMode): Promise<SnapshotStore | null> {
+    const file = storeFile(mode, options);
     if (mode !== "none" && (file === undefined || !(await exists(file)))) return null;
     return await openSnapshotStore(mode, { dataDir: options.dataDir, kvPath: options.kvPath });
   }

@@ -4,29 +4,24 @@
  * and, while it cannot, rejects with the reason — which the snapshotter logs and /status shows. Nothing is
  * ever overwritten to make it work.
  */
-import type { PersistenceMode } from "../config.ts";
-import { openSnapshotStore, type OpenStoreOptions } from "./open_store.ts";
+import type { StoreMode } from "../core/vocabulary.ts";
+import { openSnapshotStore, type OpenStoreOptions, storeFile } from "./open_store.ts";
 import { kvLocation } from "./kv_store.ts";
 import type { HistoryQuery, SnapshotRow, SnapshotStore } from "./snapshot.ts";
-import { join } from "node:path";
-import { CSV_FILE_NAME } from "./csv_store.ts";
-import { SQLITE_FILE_NAME } from "./sqlite_store.ts";
 
 export interface RetryingStore extends SnapshotStore {
   /** The last error opening the store, or null once it is open. */
   readonly openError: string | null;
 }
 
-export function where(mode: PersistenceMode, options: OpenStoreOptions): string {
-  if (mode === "sqlite") return join(options.dataDir, SQLITE_FILE_NAME);
-  if (mode === "csv") return join(options.dataDir, CSV_FILE_NAME);
-  if (mode === "kv") return kvLocation(options.kvPath);
-  return "none";
+/** The store's {@linkcode SnapshotStore.location} before it could be opened. */
+function where(mode: StoreMode, options: OpenStoreOptions): string {
+  return mode === "kv" ? kvLocation(options.kvPath) : storeFile(mode, options) ?? "none";
 }
 
 /** Opens the store now if it can; otherwise keeps trying on each use. */
 export async function openRetryingStore(
-  mode: PersistenceMode,
+  mode: StoreMode,
   options: OpenStoreOptions,
   open: typeof openSnapshotStore = openSnapshotStore,
 ): Promise<RetryingStore> {

@@ -11,7 +11,7 @@
  * schema, so a row that one mode accepts every mode accepts.
  */
 import { z } from "zod";
-import type { RiskLevel } from "../core/risk.ts";
+import { POOLED_SIGNAL, RISK_LEVELS, type RiskLevel, type StoreMode } from "../core/vocabulary.ts";
 
 /** The columns, in order: the CSV header and the SQLite column names. */
 export const SNAPSHOT_COLUMNS = [
@@ -28,9 +28,6 @@ export const SNAPSHOT_COLUMNS = [
   "source",
   "engine_version",
 ] as const;
-export type SnapshotColumn = (typeof SNAPSHOT_COLUMNS)[number];
-
-export const RISK_LEVELS = ["low", "medium", "high", "unknown"] as const satisfies readonly RiskLevel[];
 
 export interface SnapshotRow {
   /** When the snapshot was computed, RFC 3339 UTC (`2024-05-01T12:00:00Z`, optionally with a fraction). */
@@ -60,7 +57,7 @@ const finiteOrNull = z.number().nullable();
 /** Validates one row: on append (every store) and when reading CSV lines or KV values back. */
 export const SnapshotRowSchema = z.object({
   computed_at: utcTimestamp,
-  signal: singleLine.min(1, { error: "expected a signal name or *" }),
+  signal: singleLine.min(1, { error: `expected a signal name or ${POOLED_SIGNAL}` }),
   window_sec: z.number().int().positive(),
   start_ts: utcTimestamp,
   end_ts: utcTimestamp,
@@ -86,10 +83,8 @@ export interface HistoryQuery {
   limit: number;
 }
 
-export type SnapshotStoreMode = "sqlite" | "csv" | "kv" | "none";
-
 export interface SnapshotStore {
-  readonly mode: SnapshotStoreMode;
+  readonly mode: StoreMode;
   /** File path, `deno-kv:<path or default>` or `none`; safe to show (no credentials). */
   readonly location: string;
   /** Stores the rows; rejects with a {@linkcode SnapshotStoreError} on a bad row or a write failure, after which

@@ -8,6 +8,7 @@ import type { PointStore } from "../core/point_store.ts";
 import { toRfc3339 } from "../core/report.ts";
 import { classifyRisk, type Thresholds } from "../core/risk.ts";
 import { summarize } from "../core/stats.ts";
+import { POOLED_SIGNAL } from "../core/vocabulary.ts";
 import { errorMessage, type SnapshotRow, type SnapshotStore } from "./snapshot.ts";
 
 const log = getLogger(["coherence", "persistence"]);
@@ -33,7 +34,7 @@ export function snapshotRows(points: PointStore, options: SnapshotRowsOptions): 
       const summary = summarize(points.window(signal, startMs, endMs));
       rows.push({
         computed_at: at,
-        signal: signal ?? "*",
+        signal: signal ?? POOLED_SIGNAL,
         window_sec: windowSec,
         start_ts: toRfc3339(startMs),
         end_ts: at,

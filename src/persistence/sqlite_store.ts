@@ -16,13 +16,12 @@
  *   created alongside its own, and its user_version set to ours.
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import type { RiskLevel } from "../core/risk.ts";
+import { RISK_LEVELS, type RiskLevel } from "../core/vocabulary.ts";
 import { getLogger } from "@logtape/logtape";
 import {
   computedAtMs,
   errorMessage,
   type HistoryQuery,
-  RISK_LEVELS,
   SNAPSHOT_COLUMNS,
   type SnapshotRow,
   type SnapshotStore,
@@ -34,8 +33,7 @@ import {
 
 const log = getLogger(["coherence", "persistence"]);
 
-export const SQLITE_FILE_NAME = "rolling_store.db";
-export const TABLE_NAME = "rolling_metrics";
+const TABLE_NAME = "rolling_metrics";
 /**
  * How long a statement waits for another connection's write lock before failing with SQLITE_BUSY. Kept short:
  * `DatabaseSync` blocks the event loop while it waits, so a database locked by another process must fail fast

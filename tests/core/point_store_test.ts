@@ -1,11 +1,9 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import {
   dedupeBatch,
-  lowerBound,
   type PointInput,
   PointStore,
   Series,
-  upperBound,
   type WindowStats,
 } from "../../src/core/point_store.ts";
 import { type Moments, momentsOf } from "../../src/core/stats.ts";
@@ -69,21 +67,6 @@ function pointsAt(signal: string, seconds: number[], scores: number[]): PointInp
 function momentsOfWindow(w: WindowStats): Moments {
   return { n: w.n, mean: w.mean, m2: w.m2 };
 }
-
-// ---------------------------------------------------------------------------------------------------------
-// Binary search helpers
-
-Deno.test("upperBound() and lowerBound() find the first index after and at a timestamp", () => {
-  const ts = Float64Array.from([10, 20, 20, 30, 0, 0]); // only the first 4 are in use
-  const n = 4;
-  equal(lowerBound(ts, n, 20), 1);
-  equal(upperBound(ts, n, 20), 3);
-  equal(lowerBound(ts, n, 5), 0);
-  equal(upperBound(ts, n, 5), 0);
-  equal(lowerBound(ts, n, 35), 4);
-  equal(upperBound(ts, n, 30), 4);
-  equal(upperBound(ts, 0, 100), 0);
-});
 
 // ---------------------------------------------------------------------------------------------------------
 // Window bounds

@@ -6,7 +6,9 @@ import {
   explain,
   fmt,
   FORMULA,
+  misorderedThresholds,
   ruleTexts,
+  THRESHOLD_ORDER,
   type Thresholds,
   validateThresholds,
 } from "../../src/core/risk.ts";
@@ -227,6 +229,17 @@ Deno.test("DEFAULT_THRESHOLDS are the specified 0.25, 0.10, 60, 80 and cannot be
     mediumMeanBelow: 80,
   });
   ok(Object.isFrozen(DEFAULT_THRESHOLDS));
+});
+
+Deno.test("misorderedThresholds() names each broken pair of THRESHOLD_ORDER, lower cut-off first", () => {
+  deepEqual(misorderedThresholds(DEFAULT_THRESHOLDS), []);
+  deepEqual(misorderedThresholds({ ...DEFAULT_THRESHOLDS, mediumVolatilityAbove: 0.3, highMeanBelow: 80 }), [
+    ["mediumVolatilityAbove", "highVolatilityAbove"],
+    ["highMeanBelow", "mediumMeanBelow"],
+  ]);
+  deepEqual(misorderedThresholds({ ...DEFAULT_THRESHOLDS, mediumMeanBelow: Number.NaN }), [
+    THRESHOLD_ORDER[1],
+  ]);
 });
 
 Deno.test("validateThresholds() accepts the defaults and well-ordered custom thresholds", () => {

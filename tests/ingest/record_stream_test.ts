@@ -94,6 +94,13 @@ Deno.test("recordBatches() refuses broken JSON with a syntax error", async () =>
   }
 });
 
+Deno.test("recordBatches() keeps JSON.parse's SyntaxError as the cause of a syntax error inside a record", async () => {
+  const error = await streamError('[{"a": tru}]', 64);
+  equal(error.kind, "syntax");
+  ok(error.cause instanceof SyntaxError, String(error.cause));
+  ok(error.message.startsWith(error.cause.message), error.message);
+});
+
 Deno.test("recordBatches() agrees with JSON.parse on random documents and chunkings (property)", async () => {
   await fc.assert(
     fc.asyncProperty(

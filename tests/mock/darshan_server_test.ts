@@ -125,6 +125,18 @@ Deno.test("createMockDarshan() serves from < timestamp ≤ to", async () => {
   assert.equal(dataOf(epoch.body).length, 9);
 });
 
+Deno.test("createMockDarshan() reads timestamps itself: an impossible date is no bound and is served only unbounded", async () => {
+  // Date.parse would roll 30 February over to 2 March and put the record inside this window.
+  const bad = { signal: "alpha", timestamp: "2025-02-30T12:00:00Z", coherenceScore: 50 };
+  const m = mock({ records: [bad, ...RECORDS] });
+  assert.equal((await get(m, "from=2025-02-30T00:00:00Z")).response.status, 400);
+  const windowed = await get(m, `from=2025-02-01T00:00:00Z&to=${iso(END)}&page_size=100`);
+  assert.equal(dataOf(windowed.body).length, RECORDS.length);
+  const all = dataOf((await get(m, "page_size=100")).body);
+  assert.equal(all.length, RECORDS.length + 1);
+  assert.deepEqual(all.at(-1), bad, "unparsable timestamps sort last");
+});
+
 Deno.test("createMockDarshan() pages with an opaque next_cursor until null", async () => {
   const m = mock();
   const { all, pages } = await walkCursor(m, `from=${iso(END - 3_600_000)}&to=${iso(END)}&page_size=7`);

@@ -8,7 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config.ts";
 import { startService } from "../../src/main.ts";
-import { SQLITE_FILE_NAME } from "../../src/persistence/sqlite_store.ts";
+import { STORE_FILE_NAMES } from "../../src/core/vocabulary.ts";
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -62,7 +62,7 @@ Deno.test({
         },
       },
     );
-    const db = join(dir, SQLITE_FILE_NAME);
+    const db = join(dir, STORE_FILE_NAMES.sqlite);
     try {
       await waitFor("the first snapshot", async () => {
         const status = await (await fetch(`${service.url}/status`)).json();
@@ -128,7 +128,7 @@ Deno.test({
       }
       equal((await child.status).code, 0);
       ok(out.includes('"stopping"') && out.includes('"stopped"'), "both lines are flushed before exit");
-      const db = join(dir, SQLITE_FILE_NAME);
+      const db = join(dir, STORE_FILE_NAMES.sqlite);
       equal(await exists(`${db}-wal`), false);
       const { rows, integrity } = reopen(db);
       ok(rows >= 10, `${rows} rows`);

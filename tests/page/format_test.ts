@@ -17,7 +17,8 @@ import {
   storeOptionLabel,
   windowOptionLabel,
 } from "../../src/page/format.ts";
-import type { HistoryView, RiskLevel, Selection } from "../../src/page/types.ts";
+import type { RiskLevel } from "../../src/core/vocabulary.ts";
+import type { HistoryView, Selection } from "../../src/page/types.ts";
 
 Deno.test("formatNumber() prints fixed digits, a dash for missing values and never -0", () => {
   equal(formatNumber(86.2), "86.20");

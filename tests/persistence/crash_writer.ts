@@ -8,12 +8,11 @@
  */
 import { join } from "node:path";
 import { openSnapshotStore } from "../../src/persistence/open_store.ts";
-import type { SnapshotStoreMode } from "../../src/persistence/snapshot.ts";
+import { STORE_MODES } from "../../src/core/vocabulary.ts";
 import { row } from "./rows.ts";
 
-const MODES: readonly SnapshotStoreMode[] = ["sqlite", "csv", "kv", "none"];
 const [modeArg, dataDir, behaviour, countArg] = Deno.args;
-const mode = MODES.find((m) => m === modeArg);
+const mode = STORE_MODES.find((m) => m === modeArg);
 if (mode === undefined || dataDir === undefined) {
   throw new Error(`Usage: crash_writer.ts <mode> <dataDir> loop|exit [n]`);
 }

@@ -1,7 +1,7 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { STORE_FILE_NAMES } from "../../src/core/vocabulary.ts";
 import { join } from "node:path";
 import {
-  CSV_FILE_NAME,
   CSV_HEADER,
   type CsvSnapshotStore,
   encodeRows,
@@ -16,7 +16,7 @@ async function withCsv(
   fn: (store: CsvSnapshotStore, path: string, dir: string) => Promise<void>,
 ): Promise<void> {
   await withTempDir(async (dir) => {
-    const path = join(dir, CSV_FILE_NAME);
+    const path = join(dir, STORE_FILE_NAMES.csv);
     const store = await openCsvStore(path);
     try {
       await fn(store, path, dir);
@@ -122,7 +122,7 @@ Deno.test("csv store skips malformed lines without disturbing their neighbours",
 
 Deno.test("csv store reads files with CRLF line ends and a byte order mark", () =>
   withTempDir(async (dir) => {
-    const path = join(dir, CSV_FILE_NAME);
+    const path = join(dir, STORE_FILE_NAMES.csv);
     await Deno.writeTextFile(
       path,
       `\ufeff${CSV_HEADER}\r\n${encodeRows([row(0), row(1)]).replaceAll("\n", "\r\n")}`,
@@ -139,7 +139,7 @@ Deno.test("csv store reads files with CRLF line ends and a byte order mark", () 
 
 Deno.test("openCsvStore() refuses a CSV with another header and never writes to it", () =>
   withTempDir(async (dir) => {
-    const path = join(dir, CSV_FILE_NAME);
+    const path = join(dir, STORE_FILE_NAMES.csv);
     const foreign = "timestamp,signal,score\n2024-01-01T00:00:00Z,alpha,0.9\n";
     await Deno.writeTextFile(path, foreign);
     await rejects(openCsvStore(path), (error: Error) => {
@@ -155,7 +155,7 @@ Deno.test("openCsvStore() refuses a CSV with another header and never writes to 
 
 Deno.test("openCsvStore() completes a torn header and writes the header into an empty file", () =>
   withTempDir(async (dir) => {
-    const path = join(dir, CSV_FILE_NAME);
+    const path = join(dir, STORE_FILE_NAMES.csv);
     await Deno.writeTextFile(path, CSV_HEADER.slice(0, 30));
     const store = await openCsvStore(path);
     equal(await Deno.readTextFile(path), `${CSV_HEADER}\n`);
@@ -205,7 +205,7 @@ Deno.test("csv store prune rewrites the kept lines atomically and drops unreadab
     ok(!(await Deno.readTextFile(path)).includes("torn,line"));
     equal(await store.prune(Date.parse(row(2).computed_at)), 4); // rows 0, 1 and tricky rows 0, 1
     equal(store.skippedLines, 0);
-    deepEqual(await Array.fromAsync(Deno.readDir(dir), (e) => e.name), [CSV_FILE_NAME]); // no temp file left
+    deepEqual(await Array.fromAsync(Deno.readDir(dir), (e) => e.name), [STORE_FILE_NAMES.csv]); // no temp file left
     equal(
       await Deno.readTextFile(path),
       `${CSV_HEADER}\n${encodeRows([row(2, { signal: "*" }), ...trickyRows().slice(2)])}`,
@@ -222,7 +222,7 @@ Deno.test("csv store keeps every acknowledged row when its writer is killed with
   withTempDir(async (dir) => {
     const { lastAcked, status } = await watchWriter(spawnWriter(["csv", dir, "loop"]), 40);
     equal(status.signal, "SIGKILL");
-    const store = await openCsvStore(join(dir, CSV_FILE_NAME));
+    const store = await openCsvStore(join(dir, STORE_FILE_NAMES.csv));
     try {
       await store.append([row(1000)]);
       const rows = await store.history(ALL);
@@ -251,4 +251,17 @@ Deno.test("csv store history with a small limit parses back past invalid newest 
       (await store.history({ ...ALL, limit: 100 }))[0],
       row(0, { computed_at: "2024-05-01T11:00:00Z" }),
     );
+  }));
+
+Deno.test("csv store history keeps the read failure as the cause of its SnapshotStoreError", () =>
+  withCsv(async (store, path) => {
+    await Deno.remove(path);
+    await Deno.mkdir(path); // reading a directory fails
+    await rejects(store.history(ALL), (error: Error) => {
+      ok(error instanceof SnapshotStoreError);
+      ok(error.message.startsWith(`Cannot read snapshot history from "${path}": `), error.message);
+      ok(error.cause instanceof Error && !(error.cause instanceof SnapshotStoreError), String(error.cause));
+      equal(error.message.endsWith(error.cause.message), true);
+      return true;
+    });
   }));

@@ -125,3 +125,43 @@ Deno.test("kv store keeps every acknowledged batch when its writer is killed wit
       await store.close();
     }
   }));
+
+Deno.test("kv store history keeps Deno KV's failure as the cause of its SnapshotStoreError", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const store = createKvStore(kv, { location: "deno-kv:test" });
+  await store.append([row(0)]);
+  kv.close(); // the store's own handle is gone: every read fails inside Deno KV
+  await rejects(store.history(ALL), (error: Error) => {
+    ok(error instanceof SnapshotStoreError);
+    ok(error.message.startsWith('Cannot read snapshot history from "deno-kv:test": '), error.message);
+    ok(error.cause instanceof Error && !(error.cause instanceof SnapshotStoreError), String(error.cause));
+    return true;
+  });
+});
+
+Deno.test("kv store append keeps a refused atomic commit, and its result, as the cause chain", () =>
+  withKv(async (kv) => {
+    // Deno KV refuses a commit only when a check fails; this store sets no checks, so a stand-in refuses it.
+    const refusing = {
+      atomic() {
+        const operation = kv.atomic();
+        return new Proxy(operation, {
+          get(target, name) {
+            if (name === "commit") return () => Promise.resolve({ ok: false });
+            const value = Reflect.get(target, name, target);
+            return typeof value === "function" ? value.bind(target) : value;
+          },
+        });
+      },
+      list: kv.list.bind(kv),
+      close() {},
+    } as unknown as Deno.Kv;
+    const store = createKvStore(refusing, { location: "deno-kv:test" });
+    await rejects(store.append([row(0)]), (error: Error) => {
+      ok(error instanceof SnapshotStoreError);
+      ok(error.cause instanceof Error);
+      equal(error.cause.message, "Cannot commit snapshot rows: Deno KV refused the atomic operation");
+      deepEqual(error.cause.cause, { ok: false });
+      return true;
+    });
+  }));

@@ -1,11 +1,20 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
 import { CSV_HEADER } from "../../src/persistence/csv_store.ts";
-import { openSnapshotStore } from "../../src/persistence/open_store.ts";
+import { openSnapshotStore, storeFile } from "../../src/persistence/open_store.ts";
 import { SnapshotStoreError } from "../../src/persistence/snapshot.ts";
 import { row, withTempDir } from "./rows.ts";
 
 const ALL = { signal: "alpha", windowSec: 3600, limit: 100 };
+
+Deno.test("storeFile() puts sqlite and csv in DATA_DIR under their names, kv at kvPath, none nowhere", () => {
+  const options = { dataDir: "/var/lib/ce", kvPath: "/srv/kv/store.kv" };
+  equal(storeFile("sqlite", options), join("/var/lib/ce", "rolling_store.db"));
+  equal(storeFile("csv", options), join("/var/lib/ce", "rolling_store.csv"));
+  equal(storeFile("kv", options), "/srv/kv/store.kv");
+  equal(storeFile("kv", { dataDir: "/var/lib/ce" }), undefined);
+  equal(storeFile("none", options), undefined);
+});
 
 Deno.test("openSnapshotStore() creates DATA_DIR and the file for sqlite and csv", () =>
   withTempDir(async (dir) => {

@@ -1,4 +1,5 @@
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
+import { STORE_FILE_NAMES } from "../../src/core/vocabulary.ts";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { SNAPSHOT_COLUMNS, SnapshotStoreError } from "../../src/persistence/snapshot.ts";
@@ -7,7 +8,6 @@ import {
   MIGRATIONS,
   openSqliteStore,
   SCHEMA_VERSION,
-  SQLITE_FILE_NAME,
 } from "../../src/persistence/sqlite_store.ts";
 import { row, spawnWriter, trickyRows, watchWriter, withTempDir } from "./rows.ts";
 
@@ -29,7 +29,7 @@ function columnsOf(db: DatabaseSync, table: string): string[] {
 
 Deno.test("openSqliteStore() creates rolling_metrics with the snapshot columns, indexes and version 1", () =>
   withTempDir(async (dir) => {
-    const path = join(dir, SQLITE_FILE_NAME);
+    const path = join(dir, STORE_FILE_NAMES.sqlite);
     const store = openSqliteStore(path);
     deepEqual(store.settings(), {
       journalMode: "wal",
@@ -57,7 +57,7 @@ Deno.test("openSqliteStore() creates rolling_metrics with the snapshot columns, 
 
 Deno.test("sqlite store keeps floats as REAL, exactly, and computed_at_ms as epoch ms", () =>
   withTempDir(async (dir) => {
-    const path = join(dir, SQLITE_FILE_NAME);
+    const path = join(dir, STORE_FILE_NAMES.sqlite);
     const store = openSqliteStore(path);
     await store.append(trickyRows());
     await store.close();
@@ -78,7 +78,7 @@ Deno.test("sqlite store keeps floats as REAL, exactly, and computed_at_ms as epo
 
 Deno.test("openSqliteStore() refuses a rolling_metrics table with other columns and leaves the file unchanged", () =>
   withTempDir(async (dir) => {
-    const path = join(dir, SQLITE_FILE_NAME);
+    const path = join(dir, STORE_FILE_NAMES.sqlite);
     withDb(path, (db) => {
       db.exec("CREATE TABLE rolling_metrics (ts TEXT, signal TEXT, value REAL)");
       db.exec("INSERT INTO rolling_metrics VALUES ('2024-01-01', 'x', 1.5)");
@@ -98,7 +98,7 @@ Deno.test("openSqliteStore() refuses a rolling_metrics table with other columns 
 
 Deno.test("openSqliteStore() refuses a database whose user_version is newer than ours", () =>
   withTempDir(async (dir) => {
-    const path = join(dir, SQLITE_FILE_NAME);
+    const path = join(dir, STORE_FILE_NAMES.sqlite);
     const store = openSqliteStore(path);
     await store.append([row(0)]);
     await store.close();
@@ -121,7 +121,7 @@ Deno.test("openSqliteStore() refuses a database whose user_version is newer than
 
 Deno.test("openSqliteStore() refuses a file that is not SQLite and leaves it unchanged", () =>
   withTempDir(async (dir) => {
-    const path = join(dir, SQLITE_FILE_NAME);
+    const path = join(dir, STORE_FILE_NAMES.sqlite);
     const text = "computed_at,signal\nthis is not a database\n".repeat(20);
     await Deno.writeTextFile(path, text);
     throws(() => openSqliteStore(path), (error: Error) => {
@@ -135,7 +135,7 @@ Deno.test("openSqliteStore() refuses a file that is not SQLite and leaves it unc
 
 Deno.test("openSqliteStore() creates its table alongside other tables, which it leaves alone", () =>
   withTempDir(async (dir) => {
-    const path = join(dir, SQLITE_FILE_NAME);
+    const path = join(dir, STORE_FILE_NAMES.sqlite);
     withDb(path, (db) => {
       db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)");
       db.exec("INSERT INTO notes (body) VALUES ('keep me')");
@@ -153,7 +153,7 @@ Deno.test("openSqliteStore() creates its table alongside other tables, which it 
 
 Deno.test("openSqliteStore() adopts an unversioned table that has exactly the version 1 columns", () =>
   withTempDir(async (dir) => {
-    const path = join(dir, SQLITE_FILE_NAME);
+    const path = join(dir, STORE_FILE_NAMES.sqlite);
     withDb(path, (db) => MIGRATIONS[0].up(db)); // as if created before user_version was set
     const store = openSqliteStore(path);
     equal(store.settings().userVersion, 1);
@@ -164,7 +164,7 @@ Deno.test("openSqliteStore() adopts an unversioned table that has exactly the ve
 
 Deno.test("sqlite store append rejects a failed write, keeps none of the batch, and stays usable", () =>
   withTempDir(async (dir) => {
-    const path = join(dir, SQLITE_FILE_NAME);
+    const path = join(dir, STORE_FILE_NAMES.sqlite);
     const store = openSqliteStore(path);
     try {
       await store.append([row(0)]);
@@ -193,7 +193,7 @@ Deno.test("sqlite store append rejects a failed write, keeps none of the batch, 
 
 Deno.test("openSqliteStore() in a missing directory throws a SnapshotStoreError naming the file", () =>
   withTempDir((dir) => {
-    const path = join(dir, "missing", SQLITE_FILE_NAME);
+    const path = join(dir, "missing", STORE_FILE_NAMES.sqlite);
     throws(
       () => openSqliteStore(path),
       (error: Error) => error instanceof SnapshotStoreError && error.message.includes(path),
@@ -206,7 +206,7 @@ Deno.test("sqlite store keeps every committed batch when its writer is killed wi
     const { lastAcked, status } = await watchWriter(spawnWriter(["sqlite", dir, "loop"]), 40);
     equal(status.signal, "SIGKILL");
     ok(lastAcked >= 39, `acknowledged ${lastAcked}`);
-    const store = openSqliteStore(join(dir, SQLITE_FILE_NAME));
+    const store = openSqliteStore(join(dir, STORE_FILE_NAMES.sqlite));
     try {
       const rows = await store.history(ALL);
       // Every acknowledged batch is there; at most the one in flight may also have committed.
@@ -222,7 +222,7 @@ Deno.test("sqlite store keeps every committed batch when its writer is killed wi
       await store.close();
     }
     withDb(
-      join(dir, SQLITE_FILE_NAME),
+      join(dir, STORE_FILE_NAMES.sqlite),
       (db) => equal(db.prepare("PRAGMA integrity_check").get()?.integrity_check, "ok"),
     );
   }));
@@ -232,9 +232,28 @@ Deno.test("sqlite store keeps every batch of a writer that exits without closing
     const { lastAcked, status, stderr } = await watchWriter(spawnWriter(["sqlite", dir, "exit", "25"]));
     equal(status.code, 0, stderr);
     equal(lastAcked, 24);
-    const store = openSqliteStore(join(dir, SQLITE_FILE_NAME));
+    const store = openSqliteStore(join(dir, STORE_FILE_NAMES.sqlite));
     try {
       deepEqual(await store.history(ALL), Array.from({ length: 25 }, (_, i) => row(i)));
+    } finally {
+      await store.close();
+    }
+  }));
+
+Deno.test("sqlite store history keeps the unreadable row's error as the cause of its SnapshotStoreError", () =>
+  withTempDir(async (dir) => {
+    const path = join(dir, STORE_FILE_NAMES.sqlite);
+    const store = openSqliteStore(path);
+    try {
+      await store.append([row(0)]);
+      withDb(path, (db) => db.exec("UPDATE rolling_metrics SET risk = 'bogus'"));
+      await rejects(store.history(ALL), (error: Error) => {
+        ok(error instanceof SnapshotStoreError);
+        ok(error.message.startsWith(`Cannot read snapshot history from "${path}": `), error.message);
+        ok(error.cause instanceof TypeError, String(error.cause));
+        ok(error.cause.message.includes('risk is "bogus"'), error.cause.message);
+        return true;
+      });
     } finally {
       await store.close();
     }

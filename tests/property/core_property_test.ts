@@ -2,7 +2,8 @@
 import { equal, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
 import { PointStore } from "../../src/core/point_store.ts";
-import { classifyRisk, DEFAULT_THRESHOLDS, type RiskLevel } from "../../src/core/risk.ts";
+import { classifyRisk, DEFAULT_THRESHOLDS } from "../../src/core/risk.ts";
+import type { RiskLevel } from "../../src/core/vocabulary.ts";
 import { combineMoments, momentsOf, summarize } from "../../src/core/stats.ts";
 import { formatWindow, parseWindow, WindowError } from "../../src/core/window.ts";
 
