@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { parse as parseDotenv } from "dotenv";
+import { redactUrl, redactUserInfo } from "./core/redact.ts";
 import { DEFAULT_THRESHOLDS, misorderedThresholds, type Thresholds } from "./core/risk.ts";
 import { STORE_FILE_NAMES, STORE_MODES, type StoreMode } from "./core/vocabulary.ts";
 import { formatWindow, parseWindow, parseWindowList, WindowError } from "./core/window.ts";
@@ -309,7 +310,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const raw = env[name] ?? spec.default;
     const result = (spec.schema as z.ZodType).safeParse(raw);
     if (result.success) values[name] = result.data;
-    else problems.push(`${name}=${show(name, raw)}: ${result.error.issues[0].message}`);
+    else problems.push(`${name}=${show(name, raw)}: ${redactUserInfo(result.error.issues[0].message)}`);
   }
   if (problems.length === 0) crossCheck(values, env, problems);
   if (problems.length > 0) throw new ConfigError(problems);
@@ -381,7 +382,9 @@ function crossCheck(
 function show(name: string, raw: string | undefined): string {
   if (raw === undefined) return "(unset)";
   if (SECRET_VARIABLES.has(name)) return "(hidden)";
-  return JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw);
+  // Credentials in a URL are never printed: user info goes before the value is shortened.
+  const shown = name.endsWith("_URL") ? redactUrl(raw) : redactUserInfo(raw);
+  return JSON.stringify(shown.length > 80 ? `${shown.slice(0, 80)}…` : shown);
 }
 
 /** `.env.example` text generated from {@linkcode VARIABLES}; a test keeps the committed file equal to it. */

@@ -12,6 +12,7 @@ import {
   jsonLinesFormatter,
 } from "@logtape/logtape";
 import type { LogLevel } from "./config.ts";
+import { redactUserInfo } from "./core/redact.ts";
 
 /**
  * JSON lines to `stream` (stdout by default) at `level` and above. Lines are buffered (up to 256 records or
@@ -23,7 +24,8 @@ export async function configureLogging(
   { level, stream = Deno.stdout.writable }: { level: LogLevel; stream?: WritableStream<Uint8Array> },
 ): Promise<void> {
   const sink = getStreamSink(stream, {
-    formatter: jsonLinesFormatter,
+    // No line prints the user info of a URL (scheme://user:password@host), whoever logged it.
+    formatter: (record) => redactUserInfo(jsonLinesFormatter(record)),
     nonBlocking: { bufferSize: 256, flushInterval: 100 },
   });
   await configure({

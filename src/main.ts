@@ -19,6 +19,8 @@ import { createStoreRegistry } from "./persistence/registry.ts";
 import { openRetryingStore } from "./persistence/retrying_store.ts";
 import { createSnapshotter } from "./persistence/snapshotter.ts";
 import { join } from "node:path";
+import { checkDataDir, checkMockPath, listenError, STARTUP_EXIT_CODE, StartupError } from "./startup.ts";
+import { redactUserInfo } from "./core/redact.ts";
 
 const log = getLogger(["coherence", "main"]);
 
@@ -155,16 +157,24 @@ export async function startService(
     metrics,
   });
   let url = "";
-  const server = Deno.serve({
-    hostname: config.host,
-    port: config.port,
-    onListen: ({ hostname, port }) => {
-      const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-      url = `http://${host}:${port}`;
-      log.info("listening", { url, source: source.kind, location: source.location });
-      onListen?.(url);
-    },
-  }, wrapHandler ? wrapHandler(app.fetch) : app.fetch);
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: config.host,
+      port: config.port,
+      onListen: ({ hostname, port }) => {
+        const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+        url = `http://${host}:${port}`;
+        log.info("listening", { url, source: source.kind, location: source.location });
+        onListen?.(url);
+      },
+    }, wrapHandler ? wrapHandler(app.fetch) : app.fetch);
+  } catch (error) {
+    // A port in use or an address not ours: nothing has started, so close what was opened and say why.
+    cronAbort.abort();
+    await registry.closeAll();
+    throw listenError(error, config);
+  }
   // Ingest starts once the listener is up, so /health answers at once even while a large backfill runs.
   ingest.start();
   let stopping: Promise<void> | null = null;
@@ -246,7 +256,16 @@ export async function main(): Promise<void> {
   }
   if (Deno.args[0] === "--healthcheck") Deno.exit(await healthcheck(config));
   await configureLogging({ level: config.logLevel });
-  const service = await startService(config);
+  let service: Service;
+  try {
+    await checkDataDir(config);
+    await checkMockPath(config);
+    service = await startService(config);
+  } catch (error) {
+    if (!(error instanceof StartupError)) throw error;
+    console.error(redactUserInfo(error.message));
+    Deno.exit(STARTUP_EXIT_CODE);
+  }
   if (config.deploy) return; // Deploy manages the isolate's life: no signals, and start-up must complete.
   let stopping = false;
   const stop = async (signal: string) => {

@@ -135,6 +135,50 @@ Deno.test("the service refuses to start on a bad value: non-zero exit and one li
   throws(() => loadConfig({ PERSISTENCE: "mongo" }), ConfigError);
 });
 
+/** The ConfigError `loadConfig(env)` throws. */
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error(`loadConfig() accepted ${JSON.stringify(env)}`);
+}
+
+Deno.test("loadConfig() never prints the user info of a URL, in any variable", () => {
+  for (
+    const [value, shown] of [
+      ["ftp://svc:P4ssw0rd@host", '"ftp://***@host"'],
+      ["svc:P4ssw0rd@host", '"***@host"'],
+      [`ftp://svc:P4ssw0rd@${"h".repeat(100)}`, `"ftp://***@${"h".repeat(70)}…"`],
+    ]
+  ) {
+    const error = configError({ DARSHAN_BASE_URL: value, DARSHAN_API_KEY: "k" });
+    ok(!error.message.includes("P4ssw0rd"), error.message);
+    ok(error.message.includes(`DARSHAN_BASE_URL=${shown}: expected an http(s) URL`), error.message);
+  }
+  const other = configError({ MAX_WINDOW: "http://u:P4ssw0rd@x" });
+  ok(!other.message.includes("P4ssw0rd"), other.message);
+});
+
+Deno.test("the service refuses a URL with a password without printing the password", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", new URL("../src/main.ts", import.meta.url).pathname],
+    env: { DARSHAN_BASE_URL: "ftp://svc:P4ssw0rd@host", DARSHAN_API_KEY: "k", PORT: "0", HOST: "127.0.0.1" },
+    cwd: await Deno.makeTempDir(),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  equal(output.code, 2);
+  equal(
+    new TextDecoder().decode(output.stderr).trim(),
+    'Invalid configuration: DARSHAN_BASE_URL="ftp://***@host": expected an http(s) URL such as ' +
+      "https://darshan.example.com",
+  );
+  equal(new TextDecoder().decode(output.stdout), "");
+});
+
 Deno.test("loadConfig() parses CORS_ORIGINS into origins and refuses anything else", () => {
   deepEqual(loadConfig({}).corsOrigins, []);
   deepEqual(loadConfig({ CORS_ORIGINS: "https://a.example.com/path, http://b.example:8080" }).corsOrigins, [

@@ -1,5 +1,5 @@
-import { equal } from "node:assert/strict";
-import { configure, reset } from "@logtape/logtape";
+import { equal, ok } from "node:assert/strict";
+import { configure, dispose, getLogger, reset } from "@logtape/logtape";
 import { configureLogging, levelEnabled } from "../src/logging.ts";
 
 /** A sink stream that drops everything (each configuration locks its own). */
@@ -46,4 +46,23 @@ Deno.test("levelEnabled() applies LogTape's chain: the most specific logger's le
   } finally {
     await reset();
   }
+});
+
+Deno.test("configureLogging() never writes the user info of a URL, whoever logs it", async () => {
+  let line = "";
+  const decoder = new TextDecoder();
+  const stream = new WritableStream<Uint8Array>({
+    write: (chunk) => void (line += decoder.decode(chunk, { stream: true })),
+  });
+  try {
+    await configureLogging({ level: "info", stream });
+    getLogger(["coherence", "test"]).error("delivery to {url} failed", {
+      url: "https://hook:P4ssw0rd@alerts.example/v1",
+      error: "fetch https://hook:P4ssw0rd@alerts.example/v1 refused",
+    });
+  } finally {
+    await dispose(); // flushes the buffered sink
+  }
+  ok(line.includes("https://***@alerts.example/v1"), line);
+  ok(!line.includes("P4ssw0rd"), line);
 });

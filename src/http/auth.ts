@@ -53,9 +53,29 @@ export function signInPage(message: string, next = "/"): string {
 </main></body></html>`;
 }
 
-/** Only same-site paths are followed after sign-in. */
-function safeNext(next: unknown): string {
-  return typeof next === "string" && /^\/(?![/\\])/.test(next) ? next : "/";
+/** C0 and C1 control characters (a browser drops tab and newline from a URL: `/\t/evil.com` is `//evil.com`). */
+const CONTROL = /\p{Cc}/u;
+/** A path on this origin: one leading `/`, not followed by `/` or `\` (which would name another host). */
+const LOCAL_PATH = /^\/(?![/\\])/;
+const SAME_ORIGIN = "http://same-origin.invalid";
+
+/**
+ * Where to go after sign-in: `next` when it is a path on this origin, else `/`. A path has one leading `/` not
+ * followed by `/` or `\`, no control characters and no scheme, checked on the value and again after
+ * percent-decoding it (`/%09/evil.com`, `/%2F/evil.com`), and it must resolve to this origin.
+ */
+export function safeNext(next: unknown): string {
+  if (typeof next !== "string" || next.length > 4096) return "/";
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(next);
+  } catch {
+    return "/"; // a malformed escape: not a path we wrote
+  }
+  for (const text of [next, decoded]) {
+    if (!LOCAL_PATH.test(text) || CONTROL.test(text)) return "/";
+  }
+  return new URL(next, SAME_ORIGIN).origin === SAME_ORIGIN ? next : "/";
 }
 
 /** Requires the token (bearer header or session cookie) on every path but /health, sign-in and /static/*. */
@@ -71,7 +91,10 @@ export function tokenAuth({ token }: { token: string }): MiddlewareHandler {
     if (!bearer && cookie && (await timingSafeEqual(cookie, await expected))) return await next();
     if (c.req.method === "GET" && wantsHtml(c.req.header("accept")) && !path.startsWith("/coherence/")) {
       const url = new URL(c.req.url);
-      return c.html(signInPage("This service needs its API token.", url.pathname + url.search), 401);
+      return c.html(
+        signInPage("This service needs its API token.", safeNext(url.pathname + url.search)),
+        401,
+      );
     }
     throw new ProblemError(
       "unauthorized",

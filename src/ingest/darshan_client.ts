@@ -9,6 +9,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { redactUrl, redactUserInfo } from "../core/redact.ts";
 import { sleep as defaultSleep } from "../core/sleep.ts";
 import { type Dialect, DIALECTS } from "./dialect.ts";
 import { type NormalizedPoint, normalizeRecords, pick, recordsOf } from "./normalize.ts";
@@ -216,7 +217,12 @@ export function createDarshanClient(options: DarshanClientOptions): DarshanSourc
   try {
     base = new URL(options.baseUrl);
   } catch (cause) {
-    throw new TypeError(`Cannot create Darshan client: baseUrl "${options.baseUrl}" is not a URL`, { cause });
+    throw new TypeError(
+      `Cannot create Darshan client: baseUrl "${redactUrl(options.baseUrl)}" is not a URL`,
+      {
+        cause,
+      },
+    );
   }
   positiveInt("pageSize", pageSize);
   positiveInt("timeoutMs", timeoutMs);
@@ -228,7 +234,7 @@ export function createDarshanClient(options: DarshanClientOptions): DarshanSourc
   const maxAttempts = maxRetries + 1;
 
   /** Never let the key through, whatever an underlying error message says. */
-  const redact = (text: string) => apiKey ? text.replaceAll(apiKey, "[redacted]") : text;
+  const redact = (text: string) => redactUserInfo(apiKey ? text.replaceAll(apiKey, "[redacted]") : text);
 
   function finalError(failure: unknown, attempts: number): UpstreamError {
     const tries = attempts === 1 ? "1 attempt" : `${attempts} attempts`;

@@ -191,6 +191,59 @@ export async function loadMockFile(
   return { records: records.length, ...normalizeRecords(records, dialect) };
 }
 
+/** The first bytes a large mock file's check reads. */
+const SNIFF_BYTES = 4096;
+const SHAPE = '{ "data": [...] } or a bare array of records';
+
+/**
+ * Checks, at start-up, that a mock file can be used: it exists, is a readable file, and holds JSON of our shape
+ * (parsed whole up to `streamAboveBytes`; a larger file must at least begin like JSON, and the rest is checked
+ * when it is read). Throws {@linkcode MockFileError} whose message says what is wrong in a few words, without
+ * the path (the caller names MOCK_PATH).
+ */
+export async function checkMockFile(
+  path: string | URL,
+  { dialect = DIALECTS.darshan, streamAboveBytes = STREAM_ABOVE_BYTES }: {
+    dialect?: Dialect;
+    streamAboveBytes?: number;
+  } = {},
+): Promise<void> {
+  const unreadable = (error: unknown) =>
+    new MockFileError(`cannot read it: ${(error as Error).message}`, { cause: error });
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (error) {
+    throw unreadable(error);
+  }
+  if (!info.isFile) throw new MockFileError("it is not a file");
+  let text: string;
+  try {
+    if (info.size <= streamAboveBytes) {
+      text = await Deno.readTextFile(path);
+    } else {
+      using file = await Deno.open(path, { read: true });
+      const buffer = new Uint8Array(SNIFF_BYTES);
+      text = new TextDecoder().decode(buffer.subarray(0, (await file.read(buffer)) ?? 0));
+    }
+  } catch (error) {
+    throw unreadable(error);
+  }
+  if (info.size > streamAboveBytes) {
+    if (!/^\uFEFF?\s*[[{]/.test(text)) throw new MockFileError(`it is not JSON: expected ${SHAPE}`);
+    return;
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    throw new MockFileError(`it is not JSON (${(error as Error).message}): expected ${SHAPE}`, {
+      cause: error,
+    });
+  }
+  if (recordsOf(body, dialect) === null) throw new MockFileError(`it has no records: expected ${SHAPE}`);
+}
+
 export function createMockSource(options: MockSourceOptions): Source {
   const { path, replay, now = Date.now } = options;
   let loaded: Promise<{ replay: Replay | null; result: PullResult }> | null = null;

@@ -3,7 +3,9 @@
  * then one line per row.
  *
  * Writing: each append is one write of complete lines to the file opened for appending (a short write is
- * continued, which on a local disk does not happen). Numbers are written with `String(x)`, which round-trips
+ * continued, which on a local disk does not happen). An append that fails (a full disk) truncates the file
+ * back to its size before the write, so a failed append leaves no row behind: the rows on file are exactly the
+ * rows whose appends succeeded. Numbers are written with `String(x)`, which round-trips
  * every double exactly; null is an empty field; `engine_version`, the last field, is always quoted. Appends
  * are not fsynced (like SQLite's `synchronous=NORMAL`: a process crash loses nothing written, a power loss may
  * lose the last appends).
@@ -270,7 +272,8 @@ export class CsvSnapshotStore implements SnapshotStore {
         const file = await Deno.open(this.location, { read: true, append: true, create: true });
         try {
           let prefix = "";
-          if ((await file.stat()).size === 0) {
+          const size = (await file.stat()).size;
+          if (size === 0) {
             prefix = `${CSV_HEADER}\n`;
           } else {
             const last = new Uint8Array(1);
@@ -278,7 +281,19 @@ export class CsvSnapshotStore implements SnapshotStore {
             // A torn last line: start on a fresh line rather than glue the new rows onto it.
             if (await file.read(last) !== 1 || last[0] !== NEWLINE) prefix = "\n";
           }
-          await writeAll(file, encoder.encode(prefix + body));
+          try {
+            await writeAll(file, encoder.encode(prefix + body));
+          } catch (error) {
+            // A failed append lands nothing: cut off whatever part of it did land (a full disk).
+            await file.truncate(size).catch((cause) => {
+              throw new Error(
+                `${errorMessage(error)}; then cannot cut the file back to its ${size} bytes: ` +
+                  `${errorMessage(cause)} (the partial rows are kept; reads skip a torn last line)`,
+                { cause: error },
+              );
+            });
+            throw error;
+          }
         } finally {
           file.close();
         }

@@ -242,6 +242,47 @@ Deno.test("a full DATA_DIR: the snapshot write fails, /status says so, ingest go
   }
 });
 
+Deno.test("csv on a full DATA_DIR: the rows /coherence/history serves are exactly the rows counted as written", async () => {
+  const dir = await Deno.makeTempDir();
+  const mount = await new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", "size=16k", "tmpfs", dir] })
+    .output();
+  equal(mount.code, 0, `mounting a 16 KiB tmpfs needs root: ${new TextDecoder().decode(mount.stderr)}`);
+  const signals = ["alpha", "beta", "gamma"];
+  const records = generateRecords(120, { random: mulberry32(12), endMs: T0, signals });
+  const mock = createMockDarshan({ records, apiKey: KEY });
+  const { server, baseUrl } = serve((req) => mock.app.fetch(req));
+  const snapshots = await openCsvStore(join(dir, "rolling_store.csv"));
+  try {
+    const s = service(baseUrl, snapshots);
+    // Keep cycling well past the first failed write: every later append fails part-way or not at all.
+    for (let i = 0; i < 60 && (await s.status()).persistence.writeFailures < 5; i++) {
+      ok((await s.poller.runCycle()).ok);
+      s.advance(MINUTE);
+    }
+    const { persistence } = await s.status();
+    ok(persistence.writeFailures >= 5, "the 16 KiB disk filled up");
+    let served = 0;
+    for (const signal of [...signals, "*"]) {
+      for (const window of ["1h", "24h"]) {
+        const res = await s.app.request(
+          `/coherence/history?signal=${encodeURIComponent(signal)}&window=${window}&limit=10000`,
+        );
+        equal(res.status, 200);
+        served += (await res.json()).count;
+      }
+    }
+    ok(persistence.rowsWritten > 0);
+    equal(served, persistence.rowsWritten, "no row of a failed append is served");
+    equal(snapshots.skippedLines, 0, "and no torn line is left behind");
+  } finally {
+    mock.close();
+    await server.shutdown();
+    await snapshots.close();
+    await new Deno.Command("umount", { args: [dir] }).output();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a read-only DATA_DIR: every write fails with the reason in /status while ingest and the API go on", async () => {
   const dir = await Deno.makeTempDir();
   const mount = await new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", "ro,size=16k", "tmpfs", dir] })

@@ -1,15 +1,17 @@
 /**
  * Secrets: run the real service (a child process) against a failing upstream, with an inbound API_TOKEN, and
- * grep everything it printed and answered for the upstream key and the token.
+ * grep everything it printed and answered for the upstream key, the token and the password in the upstream URL.
  */
 import { equal, ok } from "node:assert/strict";
 import { createMockDarshan, generateRecords, mulberry32 } from "../../src/mock/darshan_server.ts";
 
 const UPSTREAM_KEY = "upstream-secret-4f8e1a9b";
 const API_TOKEN = "inbound-token-c3d2e1f0";
+/** The password in DARSHAN_BASE_URL's user info. */
+const URL_PASSWORD = "url-password-9a7b3c";
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 
-Deno.test("no API key or token appears in logs, /status, errors or any response, through upstream faults", async () => {
+Deno.test("no API key, token or URL password appears in logs, /status, errors or any response, through upstream faults", async () => {
   const records = generateRecords(200, { random: mulberry32(9), signals: ["alpha"] });
   // The mock expects another key (401s), then faults: 5xx, 429, malformed bodies, slow responses.
   let phase: "auth" | "faults" = "auth";
@@ -36,7 +38,7 @@ Deno.test("no API key or token appears in logs, /status, errors or any response,
       DATA_DIR: dir,
       LOG_LEVEL: "debug",
       INGEST_INTERVAL_S: "1",
-      DARSHAN_BASE_URL: `http://127.0.0.1:${upstream.addr.port}`,
+      DARSHAN_BASE_URL: `http://svc:${URL_PASSWORD}@127.0.0.1:${upstream.addr.port}`,
       DARSHAN_API_KEY: UPSTREAM_KEY,
       DARSHAN_MAX_RETRIES: "2",
       DARSHAN_RETRY_BASE_MS: "1",
@@ -99,7 +101,7 @@ Deno.test("no API key or token appears in logs, /status, errors or any response,
     await Deno.remove(dir, { recursive: true });
   }
   ok(printed.length > 1000, "the service logged its work");
-  for (const secret of [UPSTREAM_KEY, API_TOKEN]) {
+  for (const secret of [UPSTREAM_KEY, API_TOKEN, URL_PASSWORD]) {
     ok(!printed.includes(secret), `${secret} appeared in the service's output`);
     for (const response of answered) {
       ok(!response.includes(secret), `${secret} appeared in: ${response.slice(0, 200)}`);

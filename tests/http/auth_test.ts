@@ -1,5 +1,5 @@
 import { equal, match, notEqual, ok } from "node:assert/strict";
-import { SESSION_COOKIE, sessionValue } from "../../src/http/auth.ts";
+import { safeNext, SESSION_COOKIE, sessionValue } from "../../src/http/auth.ts";
 import { series, T0, testApp } from "../helpers.ts";
 
 const TOKEN = "page-token-81c4";
@@ -60,6 +60,48 @@ Deno.test("a wrong token or a forged cookie is refused, and sign-in never redire
   const offsite = await login(app, TOKEN, "//evil.example/steal");
   equal(offsite.headers.get("location"), "/");
   notEqual(offsite.headers.get("location"), "//evil.example/steal");
+});
+
+const UNSAFE_NEXT = [
+  "//evil.example/steal",
+  "/\\evil.example",
+  "/\t/evil.example", // a browser drops the tab: //evil.example
+  "/%09/evil.example",
+  "/%2F/evil.example",
+  "/%5Cevil.example",
+  "/\n/evil.example",
+  "/%0A",
+  "/a\r\nSet-Cookie: x=1",
+  "/%E0%A4%A", // a malformed escape
+  "https://evil.example/",
+  "javascript:alert(1)",
+  "evil.example",
+  "",
+];
+
+Deno.test("safeNext() keeps same-origin paths and turns everything else into /", () => {
+  for (const next of ["/", "/?window=24h&signal=alpha", "/docs#top", "/a/b%20c", "/a//b", "/a\\b"]) {
+    equal(safeNext(next), next);
+  }
+  for (const next of UNSAFE_NEXT) equal(safeNext(next), "/", JSON.stringify(next));
+  equal(safeNext(undefined), "/");
+  equal(safeNext(new File(["/x"], "x")), "/");
+});
+
+Deno.test("sign-in redirects an unsafe next to /, and a wrong token does not echo it into the form", async () => {
+  const { app } = testApp({ points, env: { API_TOKEN: TOKEN } });
+  for (const next of UNSAFE_NEXT) {
+    const ok303 = await login(app, TOKEN, next);
+    equal(ok303.status, 303, JSON.stringify(next));
+    equal(ok303.headers.get("location"), "/", JSON.stringify(next));
+    const wrong = await login(app, "nope", next);
+    equal(wrong.status, 401, JSON.stringify(next));
+    match(await wrong.text(), /<input type="hidden" name="next" value="\/">/, JSON.stringify(next));
+  }
+  // The form a browser is shown for a planted path carries / rather than the path.
+  const planted = await app.request("/%09/evil.example", { headers: { accept: "text/html" } });
+  equal(planted.status, 401);
+  match(await planted.text(), /<input type="hidden" name="next" value="\/">/);
 });
 
 Deno.test("signing out clears the session cookie", async () => {

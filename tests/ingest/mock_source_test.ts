@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   BUNDLED_FIXTURE,
+  checkMockFile,
   createMockSource,
   loadMockFile,
   MockFileError,
@@ -283,4 +284,22 @@ Deno.test("createMockSource() on the bundled fixture backfills 24 h as 1440 poin
   const next = await source.pull(ANCHOR, ANCHOR + MIN, OPTS);
   assert.deepEqual(next.points.map((p) => p.signal).sort(), ["alpha", "beta", "delta", "gamma"]);
   assert.ok(next.points.every((p) => p.ts === ANCHOR + MIN));
+});
+
+Deno.test("checkMockFile() reads only the start of a large file: it must begin like JSON", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const good = `${dir}/good.json`;
+    await Deno.writeTextFile(good, `\n  {"data": [${'{"signal":"a"},'.repeat(100)}`); // the rest is checked on read
+    await checkMockFile(good, { streamAboveBytes: 100 });
+    const bad = `${dir}/bad.json`;
+    await Deno.writeTextFile(bad, `signal,timestamp,score\n${"a,1,2\n".repeat(100)}`);
+    await assert.rejects(checkMockFile(bad, { streamAboveBytes: 100 }), (error: Error) => {
+      assert.ok(error instanceof MockFileError);
+      assert.equal(error.message, 'it is not JSON: expected { "data": [...] } or a bare array of records');
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -193,6 +193,54 @@ Deno.test("csv store append rejects when the file cannot be written, and works a
     deepEqual(await store.history(ALL), [row(3)]);
   }));
 
+/** Runs `fn` with a directory on a fresh tmpfs of `size` (a real disk that fills up; needs root). */
+async function withTmpfs(size: string, fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const mount = await new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir] })
+    .output();
+  equal(mount.code, 0, `mounting a ${size} tmpfs needs root: ${new TextDecoder().decode(mount.stderr)}`);
+  try {
+    await fn(dir);
+  } finally {
+    await new Deno.Command("umount", { args: [dir] }).output();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("csv store append on a full disk leaves the file exactly as it was: no partial rows land", () =>
+  withTmpfs("16k", async (dir) => {
+    const path = join(dir, STORE_FILE_NAMES.csv!);
+    const store = await openCsvStore(path);
+    try {
+      const acknowledged = [];
+      let failures = 0;
+      // Batches of 1 to 7 rows (about 180 bytes each), so the disk fills in the middle of a batch.
+      for (let i = 0, next = 0; i < 200 && failures < 5; i++) {
+        const batch = Array.from({ length: (i % 7) + 1 }, () => row(next++));
+        const before = await Deno.readFile(path);
+        try {
+          await store.append(batch);
+          acknowledged.push(...batch);
+        } catch (error) {
+          ok(error instanceof SnapshotStoreError);
+          ok(/space|ENOSPC|full/i.test(error.message), error.message);
+          failures++;
+          deepEqual(
+            await Deno.readFile(path),
+            before,
+            "a failed append leaves the file byte for byte as it was",
+          );
+        }
+      }
+      ok(failures > 0, "the 16 KiB disk filled up");
+      ok(acknowledged.length > 0);
+      deepEqual(await store.history(ALL), acknowledged);
+      equal(store.skippedLines, 0, "no torn line was left behind");
+    } finally {
+      await store.close();
+    }
+  }));
+
 Deno.test("csv store prune rewrites the kept lines atomically and drops unreadable ones", () =>
   withCsv(async (store, path, dir) => {
     await store.append([row(0), row(1), row(2, { signal: "*" })]);
