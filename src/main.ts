@@ -44,6 +44,7 @@ export function createSource(config: Config, { startedAtMs = Date.now() } = {}):
       retryBaseMs: config.darshan.retryBaseMs,
       retryCapMs: config.darshan.retryCapMs,
       retryAfterCapMs: config.darshan.retryAfterCapMs,
+      maxBodyBytes: config.darshan.maxBodyBytes,
       dialect: DIALECTS[config.darshan.dialect],
     });
   }

@@ -38,6 +38,11 @@ export interface DarshanClientOptions {
   retryAfterCapMs?: number;
   /** Guard against an upstream that never stops paging. Default 10 000 pages. */
   maxPages?: number;
+  /**
+   * Largest page body read, in bytes of the decompressed stream (what `fetch` yields after undoing
+   * `Content-Encoding`). A larger body stops the read at the limit and fails the pull at once. Default 32 MiB.
+   */
+  maxBodyBytes?: number;
   /** Query, body and record names. Default {@linkcode DIALECTS.darshan}. */
   dialect?: Dialect;
   fetch?: typeof globalThis.fetch;
@@ -87,6 +92,112 @@ export class MalformedBodyError extends Error {
   }
 }
 
+/** Default {@linkcode DarshanClientOptions.maxBodyBytes}: 32 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+/**
+ * A response body larger than the client's `maxBodyBytes`, counted on the decompressed stream: reading stopped
+ * as soon as the count passed the limit, so at most one chunk beyond it was held. Never retried: the same page
+ * would be as large again.
+ */
+export class BodyTooLargeError extends Error {
+  /** The limit, bytes. */
+  readonly limitBytes: number;
+  /** Bytes read before the read stopped (more than the limit by at most one chunk). */
+  readonly readBytes: number;
+  constructor(limitBytes: number, readBytes: number) {
+    super(
+      `the body exceeded the size limit of ${limitBytes} bytes (DARSHAN_MAX_BODY_BYTES); reading stopped at ${readBytes} bytes`,
+    );
+    this.name = "BodyTooLargeError";
+    this.limitBytes = limitBytes;
+    this.readBytes = readBytes;
+  }
+}
+
+/** Bodies are read into blocks of this size (or the limit + 1 when smaller). */
+const BODY_BLOCK_BYTES = 1024 * 1024;
+
+/**
+ * Reads a byte stream whole, but no more than `maxBytes`: past the limit the stream is cancelled (closing the
+ * connection) and a {@linkcode BodyTooLargeError} thrown, so memory stays within the limit plus one chunk.
+ *
+ * A byte stream (a `fetch` body) is read with a BYOB reader straight into 1 MiB blocks: its default reader
+ * hands out a fresh 64 KiB buffer per 4 KiB chunk, which is garbage to collect (or, were the chunks kept,
+ * sixteen times the body held). Other streams are read by default and their chunks copied into the blocks.
+ */
+export async function readBounded(
+  stream: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  if (stream === null) return new Uint8Array(0);
+  const blockSize = Math.min(BODY_BLOCK_BYTES, maxBytes + 1);
+  const blocks: Uint8Array[] = [];
+  let block = new Uint8Array(blockSize);
+  let used = 0;
+  let total = 0;
+  let byob: ReadableStreamBYOBReader | null = null;
+  let plain: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  try {
+    byob = stream.getReader({ mode: "byob" });
+  } catch {
+    plain = stream.getReader();
+  }
+  const reader = byob ?? plain!;
+  const tooLarge = async (read: number) => {
+    blocks.length = 0;
+    await reader.cancel().catch(() => {});
+    return new BodyTooLargeError(maxBytes, read);
+  };
+  try {
+    while (true) {
+      if (used === block.length) {
+        blocks.push(block);
+        block = new Uint8Array(blockSize);
+        used = 0;
+      }
+      if (byob) {
+        // Never ask for more than one byte past the limit.
+        const want = Math.min(block.length - used, maxBytes + 1 - total);
+        const { done, value } = await byob.read(block.subarray(used, used + want));
+        // The block's buffer was transferred to `value`.
+        if (value) block = new Uint8Array(value.buffer);
+        if (done) break;
+        used += value.byteLength;
+        total += value.byteLength;
+        if (total > maxBytes) throw await tooLarge(total);
+      } else {
+        const { done, value } = await plain!.read();
+        if (done) break;
+        if (total + value.byteLength > maxBytes) throw await tooLarge(total + value.byteLength);
+        for (let at = 0; at < value.byteLength;) {
+          if (used === block.length) {
+            blocks.push(block);
+            block = new Uint8Array(blockSize);
+            used = 0;
+          }
+          const n = Math.min(block.length - used, value.byteLength - at);
+          block.set(value.subarray(at, at + n), used);
+          used += n;
+          at += n;
+        }
+        total += value.byteLength;
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  if (blocks.length === 0) return block.subarray(0, used);
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const full of blocks) {
+    bytes.set(full, at);
+    at += full.byteLength;
+  }
+  bytes.set(block.subarray(0, used), at);
+  return bytes;
+}
+
 /**
  * Whether a failed attempt is worth another: network errors (`TypeError` from fetch), timeouts
  * (`TimeoutError`), malformed bodies, 5xx and 429 responses. Everything else (401, 403, other 4xx, a
@@ -95,6 +206,7 @@ export class MalformedBodyError extends Error {
 export function isRetriable(failure: unknown): boolean {
   if (failure instanceof Response) return failure.status >= 500 || failure.status === 429;
   if (failure instanceof MalformedBodyError) return true;
+  if (failure instanceof BodyTooLargeError) return false;
   if (failure instanceof DOMException) return failure.name === "TimeoutError";
   return failure instanceof TypeError;
 }
@@ -220,6 +332,7 @@ export function createDarshanClient(options: DarshanClientOptions): DarshanSourc
     retryCapMs = 30_000,
     retryAfterCapMs = 60_000,
     maxPages = 10_000,
+    maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
     dialect = DIALECTS.darshan,
     fetch = globalThis.fetch,
     sleep = defaultSleep,
@@ -236,6 +349,7 @@ export function createDarshanClient(options: DarshanClientOptions): DarshanSourc
   positiveInt("timeoutMs", timeoutMs);
   positiveInt("maxRetries", maxRetries, 0);
   positiveInt("maxPages", maxPages);
+  positiveInt("maxBodyBytes", maxBodyBytes);
   const location = safeLocation(base);
   const endpoint = new URL(location + SUMMARY_PATH);
   const path = endpoint.pathname;
@@ -260,6 +374,8 @@ export function createDarshanClient(options: DarshanClientOptions): DarshanSourc
       } else {
         message = `Darshan upstream rejected the request: ${what}`;
       }
+    } else if (failure instanceof BodyTooLargeError) {
+      message = `Darshan upstream sent a page over the size limit from ${path}: ${failure.message}`;
     } else if (failure instanceof MalformedBodyError) {
       message = `Darshan upstream sent a malformed body from ${path} after ${tries}: ${failure.message}`;
     } else if (failure instanceof DOMException && failure.name === "TimeoutError") {
@@ -296,11 +412,12 @@ export function createDarshanClient(options: DarshanClientOptions): DarshanSourc
         await response.body?.cancel().catch(() => {});
         return { failure: response };
       }
+      // Counted while it is read, after decompression: a gzip bomb is cut off at the limit.
+      const bytes = await readBounded(response.body, maxBodyBytes);
       let body: unknown;
       try {
-        body = await response.json();
+        body = JSON.parse(new TextDecoder().decode(bytes));
       } catch (cause) {
-        if (combined.aborted) throw cause;
         throw new MalformedBodyError("expected a JSON body", { cause });
       }
       const records = recordsOf(body, dialect);

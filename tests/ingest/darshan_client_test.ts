@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import {
   backoffMs,
+  BodyTooLargeError,
   createDarshanClient,
   type DarshanClientOptions,
   isRetriable,
   MalformedBodyError,
   parseRetryAfter,
+  readBounded,
   UpstreamError,
 } from "../../src/ingest/darshan_client.ts";
 import { DIALECTS } from "../../src/ingest/dialect.ts";
@@ -465,4 +467,61 @@ Deno.test("pull() counts records, rejects by reason, out-of-window points and up
   assert.equal(stats.outOfWindow, 2);
   assert.equal(stats.upstreamLatencyMs, 45);
   assert.equal(stats.loopGuardStops, 0);
+});
+
+/** A body of `total` bytes in `chunk`-byte pieces, counting what the reader pulled and whether it cancelled. */
+function countingBody(total: number, chunk: number) {
+  const seen = { pulled: 0, cancelled: false };
+  const piece = new TextEncoder().encode(" ".repeat(chunk));
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (seen.pulled >= total) return controller.close();
+      seen.pulled += piece.length;
+      controller.enqueue(piece);
+    },
+    cancel() {
+      seen.cancelled = true;
+    },
+  }, { highWaterMark: 0 });
+  return { stream, seen };
+}
+
+Deno.test("readBounded() returns a body within the limit whole", async () => {
+  const { stream } = countingBody(10 * 1024, 1024);
+  const bytes = await readBounded(stream, 10 * 1024);
+  assert.equal(bytes.byteLength, 10 * 1024);
+});
+
+Deno.test("readBounded() stops at the limit plus one chunk and cancels the stream", async () => {
+  const { stream, seen } = countingBody(100 * 1024 * 1024, 4096);
+  const error = await readBounded(stream, 64 * 1024).then(() => null, (e: unknown) => e);
+  assert.ok(error instanceof BodyTooLargeError);
+  assert.equal(error.limitBytes, 64 * 1024);
+  assert.equal(error.readBytes, 64 * 1024 + 4096);
+  assert.ok(seen.pulled <= 64 * 1024 + 4096, `pulled ${seen.pulled} bytes`);
+  assert.ok(seen.cancelled);
+});
+
+Deno.test("pull() fails at once on a page over maxBodyBytes, saying the size limit was hit, not malformed", async () => {
+  const { stream, seen } = countingBody(8 * 1024 * 1024, 4096);
+  const up = fakeUpstream([
+    new Response(stream, { headers: { "Content-Type": "application/json" } }),
+    page([rec(1)]),
+  ]);
+  const error = await rejectsUpstream(pull({ ...up.options, maxBodyBytes: 1024 * 1024 }));
+  assert.equal(up.requests.length, 1, "not retried");
+  assert.equal(error.attempts, 1);
+  assert.ok(error.cause instanceof BodyTooLargeError);
+  assert.match(error.message, /over the size limit from \/signals\/summary/);
+  assert.match(error.message, /size limit of 1048576 bytes \(DARSHAN_MAX_BODY_BYTES\)/);
+  assert.doesNotMatch(error.message, /malformed/);
+  assert.ok(seen.cancelled);
+  assert.ok(seen.pulled <= 1024 * 1024 + 4096);
+});
+
+Deno.test("pull() accepts a page of exactly maxBodyBytes", async () => {
+  const text = JSON.stringify({ data: [rec(1)] });
+  const up = fakeUpstream([new Response(text)]);
+  const { points } = await pull({ ...up.options, maxBodyBytes: new TextEncoder().encode(text).length });
+  assert.equal(points.length, 1);
 });
