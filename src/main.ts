@@ -125,7 +125,7 @@ export async function startService(
     intervalSec: config.ingestIntervalSec,
     onCycle: (cycle) => {
       metrics.recordCycle(cycle);
-      return snapshotter.afterCycle();
+      return snapshotter.afterCycle(cycle);
     },
   });
   // On Deno Deploy the cron job must be registered during start-up, before the server listens.

@@ -11,7 +11,7 @@
 import { getLogger } from "@logtape/logtape";
 import { type Dialect, DIALECTS, pick } from "./dialect.ts";
 import { type NormalizedPoint, normalizeRecords, recordsOf } from "./normalize.ts";
-import { emptyStats, type PullOptions, type PullStats, type Source } from "./source.ts";
+import { emptyStats, type FailedPull, type PullOptions, type PullStats, type Source } from "./source.ts";
 
 const log = getLogger(["coherence", "ingest"]);
 
@@ -51,16 +51,8 @@ export interface DarshanClientOptions {
   now?: () => number;
 }
 
-/** {@linkcode PullStats} plus the figures only this client produces. */
-export interface DarshanPullStats extends PullStats {
-  /**
-   * Times the loop guard stopped paging: a cursor came back that was already followed, or a page-number API
-   * pointed back at a page already fetched. 0 or 1 per pull.
-   */
-  loopGuardStops: number;
-  /** Valid records outside `(fromMs, toMs]` that the upstream sent anyway; dropped. */
-  outOfWindow: number;
-}
+/** The client's {@linkcode PullStats} (`loopGuardStops` and `outOfWindow` are counted here only). */
+export type DarshanPullStats = PullStats;
 
 /** A {@linkcode Source} backed by the Darshan API. */
 export interface DarshanSource extends Source {
@@ -211,23 +203,29 @@ export function isRetriable(failure: unknown): boolean {
   return failure instanceof TypeError;
 }
 
-/** The final failure of a pull: names the status and the URL path, never the key. */
-export class UpstreamError extends Error {
+/**
+ * The final failure of a pull: names the status, the host and the URL path, never the key. `stats` is what
+ * the pull did before it gave up.
+ */
+export class UpstreamError extends Error implements FailedPull {
   /** HTTP status of the last response, when there was one. */
   readonly status?: number;
   /** Path of the request that failed, e.g. `/signals/summary`. */
   readonly path: string;
   /** Attempts made for the failing page. */
   readonly attempts: number;
+  /** Pages, retries, waits and latency of the pull up to the failure. */
+  readonly stats: PullStats;
   constructor(
     message: string,
-    options: { status?: number; path: string; attempts: number; cause?: unknown },
+    options: { status?: number; path: string; attempts: number; cause?: unknown; stats?: PullStats },
   ) {
     super(message, { cause: options.cause });
     this.name = "UpstreamError";
     this.status = options.status;
     this.path = options.path;
     this.attempts = options.attempts;
+    this.stats = options.stats ?? emptyStats();
   }
 }
 
@@ -358,7 +356,7 @@ export function createDarshanClient(options: DarshanClientOptions): DarshanSourc
   /** Never let the key through, whatever an underlying error message says. */
   const redact = (text: string) => apiKey ? text.replaceAll(apiKey, "[redacted]") : text;
 
-  function finalError(failure: unknown, attempts: number): UpstreamError {
+  function finalError(failure: unknown, attempts: number, stats: PullStats): UpstreamError {
     const tries = attempts === 1 ? "1 attempt" : `${attempts} attempts`;
     let message: string;
     let status: number | undefined;
@@ -384,7 +382,7 @@ export function createDarshanClient(options: DarshanClientOptions): DarshanSourc
       const detail = failure instanceof Error ? failure.message : String(failure);
       message = `Cannot reach Darshan upstream at ${path} after ${tries}: ${detail}`;
     }
-    return new UpstreamError(redact(message), { status, path, attempts, cause: failure });
+    return new UpstreamError(redact(message), { status, path, attempts, cause: failure, stats });
   }
 
   /** One attempt: the parsed body, or throws / returns the failure (a Response for a bad status). */
@@ -435,7 +433,7 @@ export function createDarshanClient(options: DarshanClientOptions): DarshanSourc
   }
 
   async function pull(fromMs: number, toMs: number, { requestId, signal }: PullOptions) {
-    const stats: DarshanPullStats = { ...emptyStats(), loopGuardStops: 0, outOfWindow: 0 };
+    const stats: DarshanPullStats = emptyStats();
     const points: NormalizedPoint[] = [];
     /** Cursors and page numbers already followed (`c:<cursor>`, `p:<page>`): the loop guard. */
     const followed = new Set<string>();
@@ -468,7 +466,7 @@ export function createDarshanClient(options: DarshanClientOptions): DarshanSourc
             attempt: attemptNo,
             status: status ?? null,
           });
-          throw finalError(failure, attemptNo);
+          throw finalError(failure, attemptNo, stats);
         }
         let waitMs = backoffMs(attemptNo - 1, { baseMs: retryBaseMs, capMs: retryCapMs, random });
         if (failure instanceof Response && failure.status === 429) {

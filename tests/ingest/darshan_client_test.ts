@@ -525,3 +525,18 @@ Deno.test("pull() accepts a page of exactly maxBodyBytes", async () => {
   const { points } = await pull({ ...up.options, maxBodyBytes: new TextEncoder().encode(text).length });
   assert.equal(points.length, 1);
 });
+
+Deno.test("pull() gives up with what the pull did so far on the error: pages, retries, waits, latency, out-of-window", async () => {
+  const up = fakeUpstream([
+    page([rec(1), { ...rec(2), timestamp: "3000-01-01T00:00:00Z" }], { next_cursor: "c2" }),
+    new Response(null, { status: 429, headers: { "Retry-After": "2" } }),
+    new Response(null, { status: 503 }),
+  ]);
+  const error = await rejectsUpstream(pull({ ...up.options, maxRetries: 1 }));
+  assert.equal(error.stats.pages, 1);
+  assert.equal(error.stats.retries, 1);
+  assert.deepEqual(error.stats.retryAfterWaitsMs, [2000]);
+  assert.equal(error.stats.received, 2);
+  assert.equal(error.stats.outOfWindow, 1);
+  assert.equal(error.stats.upstreamLatencyMs, 30);
+});
