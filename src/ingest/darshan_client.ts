@@ -278,6 +278,44 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * The underlying cause of a network failure in a few words, from the error and its `cause` chain (Deno's
+ * fetch throws `TypeError: fetch failed` whose cause says what happened): `connection refused`,
+ * `DNS lookup failed: …`, `TLS handshake failed: …`, `connection reset`, else the innermost message without
+ * the URL. User info in any URL is removed.
+ */
+export function networkCause(error: unknown): string {
+  // "error sending request for url (http://h/p?q): client error (Connect): tcp connect error: X (os error 111)"
+  const clean = (message: string) =>
+    message
+      .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s/@]+@/gi, (m) => m.slice(0, m.indexOf("//") + 2))
+      .replace(/^error sending request for url \([^)]*\):\s*/i, "")
+      .replace(/^client error \([^)]*\):\s*/i, "")
+      .replace(/\s*\(os error \d+\)$/, "")
+      .trim();
+  const messages: string[] = [];
+  for (let e = error, depth = 0; depth < 8 && e !== undefined && e !== null; depth++) {
+    messages.push(clean(e instanceof Error ? e.message : String(e)));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  const all = messages.join(" | ");
+  const innermost = messages.at(-1) ?? "";
+  const last = innermost.split(": ").at(-1) ?? innermost;
+  if (/connection refused/i.test(all)) return "connection refused";
+  if (
+    /dns error|failed to lookup address|name or service not known|nodename nor servname|no such host/i.test(
+      all,
+    )
+  ) {
+    return `DNS lookup failed: ${last}`;
+  }
+  if (/certificate|\b(tls|ssl)\b|handshake|corrupt message/i.test(all)) {
+    return `TLS handshake failed: ${innermost.replace(/^(tls|ssl) (handshake )?error:\s*/i, "")}`;
+  }
+  if (/connection reset/i.test(all)) return "connection reset";
+  return innermost || "fetch failed";
+}
+
 /** `https://user:pw@host/api/` → `https://host/api`: safe to show. */
 function safeLocation(url: URL): string {
   const copy = new URL(url);
@@ -351,6 +389,8 @@ export function createDarshanClient(options: DarshanClientOptions): DarshanSourc
   const location = safeLocation(base);
   const endpoint = new URL(location + SUMMARY_PATH);
   const path = endpoint.pathname;
+  /** Host and path, as named in errors: `darshan.example.com/api/signals/summary`. */
+  const where = endpoint.host + path;
   const maxAttempts = maxRetries + 1;
 
   /** Never let the key through, whatever an underlying error message says. */
@@ -377,10 +417,9 @@ export function createDarshanClient(options: DarshanClientOptions): DarshanSourc
     } else if (failure instanceof MalformedBodyError) {
       message = `Darshan upstream sent a malformed body from ${path} after ${tries}: ${failure.message}`;
     } else if (failure instanceof DOMException && failure.name === "TimeoutError") {
-      message = `Darshan upstream timed out after ${timeoutMs} ms on ${path} (${tries})`;
+      message = `Darshan upstream timed out after ${timeoutMs} ms on ${where} (${tries})`;
     } else {
-      const detail = failure instanceof Error ? failure.message : String(failure);
-      message = `Cannot reach Darshan upstream at ${path} after ${tries}: ${detail}`;
+      message = `Cannot reach Darshan upstream at ${where} after ${tries}: ${networkCause(failure)}`;
     }
     return new UpstreamError(redact(message), { status, path, attempts, cause: failure, stats });
   }

@@ -134,3 +134,46 @@ Deno.test("a page over DARSHAN_MAX_BODY_BYTES and a gzip bomb fail the cycle at 
     await server.shutdown();
   }
 });
+
+Deno.test("an unreachable upstream is named with its host and the cause: connection refused", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  const source = createDarshanClient({
+    baseUrl: `http://svc:P4ssw0rd@127.0.0.1:${port}/api`,
+    apiKey: KEY,
+    maxRetries: 1,
+    sleep: () => Promise.resolve(),
+  });
+  const error = await source.pull(T0 - 3_600_000, T0, { requestId: "refused" }).then(() => null, (e) => e);
+  ok(error instanceof UpstreamError);
+  equal(
+    error.message,
+    `Cannot reach Darshan upstream at 127.0.0.1:${port}/api/signals/summary after 2 attempts: connection refused`,
+  );
+  ok(!error.message.includes(KEY) && !error.message.includes("P4ssw0rd"));
+});
+
+Deno.test("an https upstream that does not speak TLS is named with its host and a TLS failure", async () => {
+  const { server } = serve(() => new Response("plain http"));
+  try {
+    const host = `127.0.0.1:${server.addr.port}`;
+    const source = createDarshanClient({
+      baseUrl: `https://${host}`,
+      apiKey: KEY,
+      maxRetries: 0,
+      sleep: () => Promise.resolve(),
+    });
+    const error = await source.pull(T0 - 3_600_000, T0, { requestId: "tls" }).then(() => null, (e) => e);
+    ok(error instanceof UpstreamError);
+    match(
+      error.message,
+      new RegExp(
+        `^Cannot reach Darshan upstream at ${host}/signals/summary after 1 attempt: TLS handshake failed: `,
+      ),
+    );
+    ok(!error.message.includes("fetch failed"));
+  } finally {
+    await server.shutdown();
+  }
+});

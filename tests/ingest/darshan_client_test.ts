@@ -6,6 +6,7 @@ import {
   type DarshanClientOptions,
   isRetriable,
   MalformedBodyError,
+  networkCause,
   parseRetryAfter,
   readBounded,
   UpstreamError,
@@ -286,7 +287,7 @@ Deno.test("pull() gives up on a request that keeps timing out, naming the timeou
     new Promise<Response>((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason)));
   const up = fakeUpstream([hang, hang]);
   const error = await rejectsUpstream(pull({ ...up.options, timeoutMs: 3, maxRetries: 1 }));
-  assert.match(error.message, /timed out after 3 ms on \/signals\/summary \(2 attempts\)/);
+  assert.match(error.message, /timed out after 3 ms on darshan\.test\/signals\/summary \(2 attempts\)/);
   assert.ok(error.cause instanceof DOMException && error.cause.name === "TimeoutError");
   assert.equal(error.status, undefined);
 });
@@ -329,7 +330,10 @@ Deno.test("pull() gives up on network errors with the error as cause, never leak
   const up = fakeUpstream([new TypeError("reset"), last]);
   const error = await rejectsUpstream(pull({ ...up.options, maxRetries: 1 }));
   assert.equal(error.cause, last);
-  assert.match(error.message, /^Cannot reach Darshan upstream at \/signals\/summary after 2 attempts/);
+  assert.match(
+    error.message,
+    /^Cannot reach Darshan upstream at darshan\.test\/signals\/summary after 2 attempts/,
+  );
   assert.ok(!error.message.includes(KEY));
 });
 
@@ -539,4 +543,56 @@ Deno.test("pull() gives up with what the pull did so far on the error: pages, re
   assert.equal(error.stats.received, 2);
   assert.equal(error.stats.outOfWindow, 1);
   assert.equal(error.stats.upstreamLatencyMs, 30);
+});
+
+/** Deno's shape: `TypeError("fetch failed")` whose cause carries the hyper/rustls message. */
+const fetchFailed = (inner: string) => new TypeError("fetch failed", { cause: new Error(inner) });
+
+Deno.test("networkCause() names refused connections, DNS and TLS failures and resets from the cause chain", () => {
+  assert.equal(
+    networkCause(fetchFailed(
+      "error sending request for url (http://127.0.0.1:9/signals/summary?from=x): client error (Connect): tcp connect error: Connection refused (os error 111)",
+    )),
+    "connection refused",
+  );
+  assert.equal(
+    networkCause(fetchFailed(
+      "error sending request for url (http://no-such-host.invalid/x): client error (Connect): dns error: failed to lookup address information: Name or service not known",
+    )),
+    "DNS lookup failed: Name or service not known",
+  );
+  assert.equal(
+    networkCause(fetchFailed(
+      "error sending request for url (https://127.0.0.1:4/): client error (Connect): invalid peer certificate: UnknownIssuer",
+    )),
+    "TLS handshake failed: invalid peer certificate: UnknownIssuer",
+  );
+  assert.equal(networkCause(fetchFailed("connection reset by peer")), "connection reset");
+  assert.equal(
+    networkCause(new TypeError("error reading a body from connection")),
+    "error reading a body from connection",
+  );
+});
+
+Deno.test("networkCause() never shows URL user info", () => {
+  const cause = networkCause(fetchFailed("something odd at https://svc:P4ssw0rd@darshan.test/x"));
+  assert.ok(!cause.includes("P4ssw0rd"), cause);
+  assert.ok(!cause.includes("svc:"), cause);
+});
+
+Deno.test("pull() gives up on a network error naming the host and the cause, never the key or user info", async () => {
+  const up = fakeUpstream([
+    fetchFailed(
+      "error sending request for url (https://darshan.test/signals/summary): client error (Connect): tcp connect error: Connection refused (os error 111)",
+    ),
+  ]);
+  const error = await rejectsUpstream(
+    pull({ ...up.options, baseUrl: "https://svc:P4ssw0rd@darshan.test", maxRetries: 0 }),
+  );
+  assert.equal(
+    error.message,
+    "Cannot reach Darshan upstream at darshan.test/signals/summary after 1 attempt: connection refused",
+  );
+  assert.ok(!error.message.includes(KEY));
+  assert.ok(!error.message.includes("P4ssw0rd"));
 });
