@@ -26,6 +26,7 @@ export interface Config {
     retryBaseMs: number;
     retryCapMs: number;
     retryAfterCapMs: number;
+    maxBodyBytes: number;
   };
   mock: { path?: string; replay: boolean };
   /** Configured windows in seconds; the first is the default for requests. */
@@ -154,6 +155,11 @@ export const VARIABLES = {
     schema: integer(0, 3600),
     default: "60",
     help: "Longest Retry-After honoured on 429, seconds",
+  },
+  DARSHAN_MAX_BODY_BYTES: {
+    schema: integer(1024, 2 ** 31),
+    default: "33554432",
+    help: "Largest upstream page accepted, bytes, counted after decompression (default 32 MiB)",
   },
   MOCK_PATH: {
     schema: optionalText,
@@ -326,6 +332,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retryBaseMs: v.DARSHAN_RETRY_BASE_MS,
       retryCapMs: v.DARSHAN_RETRY_CAP_MS,
       retryAfterCapMs: v.DARSHAN_RETRY_AFTER_CAP_S * 1000,
+      maxBodyBytes: v.DARSHAN_MAX_BODY_BYTES,
     },
     mock: { path: v.MOCK_PATH, replay: v.MOCK_REPLAY },
     windows: v.DEFAULT_WINDOWS,

@@ -47,6 +47,7 @@ export function createSource(config: Config, { startedAtMs = Date.now() } = {}):
       retryBaseMs: config.darshan.retryBaseMs,
       retryCapMs: config.darshan.retryCapMs,
       retryAfterCapMs: config.darshan.retryAfterCapMs,
+      maxBodyBytes: config.darshan.maxBodyBytes,
       dialect: DIALECTS[config.darshan.dialect],
     });
   }
@@ -129,7 +130,7 @@ export async function startService(
     maxSignals: config.maxSignals,
     onCycle: (cycle) => {
       metrics.recordCycle(cycle);
-      return snapshotter.afterCycle();
+      return snapshotter.afterCycle(cycle);
     },
   });
   // On Deno Deploy the cron job must be registered during start-up, before the server listens.

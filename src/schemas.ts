@@ -174,6 +174,10 @@ export const IngestCycleSchema = z.object({
   duplicates: z.number().int().nonnegative(),
   rejected: z.number().int().nonnegative(),
   rejectedByReason: z.record(z.string(), z.number()),
+  /** Valid records the upstream sent outside the pull window; dropped. */
+  outOfWindow: z.number().int().nonnegative(),
+  /** Times paging stopped because the upstream pointed back at a page already fetched. */
+  loopGuardStops: z.number().int().nonnegative(),
   evicted: z.number().int().nonnegative(),
   error: z.string().nullable(),
 }).openapi("IngestCycle");

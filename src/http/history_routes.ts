@@ -9,7 +9,7 @@ import type { SnapshotRow } from "../persistence/snapshot.ts";
 import { HistoryResponseSchema, ProblemSchema } from "../schemas.ts";
 import type { AppEnv } from "./env.ts";
 import { ProblemError } from "./problem.ts";
-import { type KnownSignals, requestedSignal } from "./signal.ts";
+import { type KnownSignals, signalParameter, unknownSignal } from "./signal.ts";
 
 export const MAX_HISTORY_LIMIT = 10_000;
 const DEFAULT_HISTORY_LIMIT = 100;
@@ -88,7 +88,8 @@ export function historyRoutes(deps: HistoryDeps): OpenAPIHono<AppEnv> {
     const windowSec = query.window === undefined
       ? config.windows[0]
       : parseWindow(query.window, { maxSec: config.maxWindowSec });
-    const signal = requestedSignal(points, query.signal) ?? POOLED_SIGNAL;
+    const requested = signalParameter(query.signal);
+    const signal = requested ?? POOLED_SIGNAL;
     const limit = query.limit === undefined ? DEFAULT_HISTORY_LIMIT : Number(query.limit);
     if (limit < 1 || limit > MAX_HISTORY_LIMIT) {
       throw new ProblemError(
@@ -116,6 +117,7 @@ export function historyRoutes(deps: HistoryDeps): OpenAPIHono<AppEnv> {
       throw new ProblemError(
         "store-unavailable",
         `Cannot read the ${mode} store: ${(error as Error).message}`,
+        { cause: error },
       );
     }
     const rows = store === null
@@ -124,8 +126,14 @@ export function historyRoutes(deps: HistoryDeps): OpenAPIHono<AppEnv> {
         throw new ProblemError(
           "store-unavailable",
           `Cannot read the ${mode} store: ${(error as Error).message}`,
+          { cause: error },
         );
       });
+    // A signal is unknown when it is neither held nor in the store's history (held signals' history survives
+    // a restart before the first ingest).
+    if (rows.length === 0 && requested !== undefined && !points.has(requested)) {
+      throw unknownSignal(points, requested);
+    }
     const active = mode === persistence.registry.active.mode;
     const note = mode === "none"
       ? "PERSISTENCE=none keeps no snapshots"

@@ -4,8 +4,10 @@
  *
  * - HTTP: requests by method, route pattern and status, and a duration histogram ({@linkcode RequestStats},
  *   which `/status` reads too).
- * - Ingest: cycles ok/failed, records by outcome, rejections by reason, pages, retries, evictions, the last
- *   cycle's and last success's time, cycle duration and upstream latency histograms.
+ * - Ingest: cycles ok/failed, records by outcome, rejections by reason, pages, retries, Retry-After waits,
+ *   out-of-window records, loop-guard stops, evictions, the last cycle's and last success's time, cycle
+ *   duration and upstream latency histograms. What the upstream did (pages, retries, waits, latency,
+ *   out-of-window records, loop-guard stops) counts for failed cycles too; record outcomes only for ok ones.
  * - The latest snapshot: mean, stdev, volatilityIndex, n and risk per (signal, window), set from the same
  *   rows the snapshotter computes after each cycle (series for `"*"` are all signals pooled).
  * - Process and store: build info, start time, resident memory, points held, known signals, snapshot rows
@@ -58,6 +60,10 @@ export class ServiceMetrics {
   readonly #pages: Counter;
   readonly #retries: Counter;
   readonly #evicted: Counter;
+  readonly #outOfWindow: Counter;
+  readonly #loopGuardStops: Counter;
+  readonly #retryAfterWaits: Counter;
+  readonly #retryAfterWaitSeconds: Counter;
   readonly #lastCycle: Gauge;
   readonly #lastSuccess: Gauge;
   readonly #lastOk: Gauge;
@@ -116,6 +122,26 @@ export class ServiceMetrics {
       help: "Held points evicted as older than the largest window plus the overlap",
       registers,
     });
+    this.#outOfWindow = new Counter({
+      name: name("ingest_out_of_window_records_total"),
+      help: "Valid upstream records outside the pull window, dropped (ok and failed cycles)",
+      registers,
+    });
+    this.#loopGuardStops = new Counter({
+      name: name("ingest_loop_guard_stops_total"),
+      help: "Pulls stopped because the upstream pointed back at a page already fetched",
+      registers,
+    });
+    this.#retryAfterWaits = new Counter({
+      name: name("ingest_retry_after_waits_total"),
+      help: "Waits imposed by a 429 Retry-After (ok and failed cycles)",
+      registers,
+    });
+    this.#retryAfterWaitSeconds = new Counter({
+      name: name("ingest_retry_after_wait_seconds_total"),
+      help: "Time spent waiting on 429 Retry-After, seconds (ok and failed cycles)",
+      registers,
+    });
     this.#lastCycle = new Gauge({
       name: name("ingest_last_cycle_timestamp_seconds"),
       help: "When the last ingest cycle finished, Unix seconds (0 before the first)",
@@ -140,7 +166,7 @@ export class ServiceMetrics {
     });
     this.#upstreamLatency = new Histogram({
       name: name("ingest_upstream_latency_seconds"),
-      help: "Time spent waiting for the upstream per successful cycle (all pages and retries), seconds",
+      help: "Time spent waiting for the upstream per cycle, ok or failed (all pages and retries), seconds",
       buckets: INGEST_BUCKETS_S,
       registers,
     });
@@ -252,11 +278,16 @@ export class ServiceMetrics {
     this.#lastCycle.set(Date.parse(cycle.finishedAt) / 1000);
     this.#lastOk.set(cycle.ok ? 1 : 0);
     this.#cycleDuration.observe(cycle.durationMs / 1000);
+    // What the upstream did counts whether or not the cycle succeeded.
     this.#pages.inc(cycle.pages);
     this.#retries.inc(cycle.retries);
+    this.#upstreamLatency.observe(cycle.upstreamLatencyMs / 1000);
+    this.#outOfWindow.inc(cycle.outOfWindow);
+    this.#loopGuardStops.inc(cycle.loopGuardStops);
+    this.#retryAfterWaits.inc(cycle.retryAfterWaitsMs.length);
+    this.#retryAfterWaitSeconds.inc(cycle.retryAfterWaitsMs.reduce((sum, ms) => sum + ms, 0) / 1000);
     if (!cycle.ok) return;
     this.#lastSuccess.set(Date.parse(cycle.startedAt) / 1000);
-    this.#upstreamLatency.observe(cycle.upstreamLatencyMs / 1000);
     this.#records.inc({ outcome: "inserted" }, cycle.inserted);
     this.#records.inc({ outcome: "updated" }, cycle.updated);
     this.#records.inc({ outcome: "duplicate" }, cycle.duplicates);

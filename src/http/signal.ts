@@ -8,19 +8,27 @@ export interface KnownSignals {
   signals(): readonly { signal: string }[];
 }
 
+/** The requested signal name, or undefined for all signals pooled (absent, empty or `"*"`); not checked. */
+export function signalParameter(text: string | undefined): string | undefined {
+  const requested = text?.trim();
+  return requested === undefined || requested === "" || requested === POOLED_SIGNAL ? undefined : requested;
+}
+
+/** The 404 `unknown-signal` problem for `name`, listing (up to 20) known signals. */
+export function unknownSignal(store: KnownSignals, name: string): ProblemError {
+  const known = store.signals();
+  const list = known.length === 0
+    ? "none yet"
+    : known.slice(0, 20).map((s) => s.signal).join(", ") + (known.length > 20 ? ", …" : "");
+  return new ProblemError("unknown-signal", `Unknown signal "${name}": known signals are ${list}`);
+}
+
 /**
- * The requested signal, or undefined for all signals pooled (absent, empty or `"*"`); an unknown name is a 404
- * `unknown-signal` problem listing (up to 20) known ones.
+ * The requested signal, or undefined for all signals pooled (absent, empty or `"*"`); a name the point store
+ * does not hold is a 404 `unknown-signal` problem.
  */
 export function requestedSignal(store: KnownSignals, text: string | undefined): string | undefined {
-  const requested = text?.trim();
-  if (requested === undefined || requested === "" || requested === POOLED_SIGNAL) return undefined;
-  if (!store.has(requested)) {
-    const known = store.signals().map((s) => s.signal);
-    const list = known.length === 0
-      ? "none yet"
-      : known.slice(0, 20).join(", ") + (known.length > 20 ? ", …" : "");
-    throw new ProblemError("unknown-signal", `Unknown signal "${requested}": known signals are ${list}`);
-  }
+  const requested = signalParameter(text);
+  if (requested !== undefined && !store.has(requested)) throw unknownSignal(store, requested);
   return requested;
 }

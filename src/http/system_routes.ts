@@ -50,8 +50,11 @@ export function systemRoutes(deps: SystemDeps): OpenAPIHono<AppEnv> {
     const cycles = ingest.cycles();
     const last = cycles.at(-1) ?? null;
     const lastSuccess = ingest.lastSuccessAtMs();
+    const persistence = deps.persistence.status();
+    // Degraded while the last ingest cycle or the snapshot store's last write or prune failed.
+    const storeFailing = persistence.lastWrite?.ok === false || persistence.lastPrune?.ok === false;
     return c.json({
-      status: last !== null && !last.ok ? "degraded" as const : "ok" as const,
+      status: (last !== null && !last.ok) || storeFailing ? "degraded" as const : "ok" as const,
       version: config.engineVersion,
       uptimeSec: uptimeSec(),
       startedAt: toRfc3339(startedAtMs),
@@ -62,7 +65,7 @@ export function systemRoutes(deps: SystemDeps): OpenAPIHono<AppEnv> {
       windows: config.windows.map((windowSec) => ({ window: formatWindow(windowSec), windowSec })),
       defaultWindow: formatWindow(config.windows[0]),
       maxWindowSec: config.maxWindowSec,
-      persistence: deps.persistence.status(),
+      persistence,
       thresholds: config.thresholds,
       points: store.size,
       signals: store.signals().map((s) => s.signal),

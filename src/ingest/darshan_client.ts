@@ -13,7 +13,7 @@ import { redactUrl, redactUserInfo } from "../core/redact.ts";
 import { sleep as defaultSleep } from "../core/sleep.ts";
 import { type Dialect, DIALECTS } from "./dialect.ts";
 import { type NormalizedPoint, normalizeRecords, pick, recordsOf } from "./normalize.ts";
-import { emptyStats, type PullOptions, type PullStats, type Source } from "./source.ts";
+import { emptyStats, type FailedPull, type PullOptions, type PullStats, type Source } from "./source.ts";
 
 const log = getLogger(["coherence", "ingest"]);
 
@@ -40,6 +40,11 @@ export interface DarshanClientOptions {
   retryAfterCapMs?: number;
   /** Guard against an upstream that never stops paging. Default 10 000 pages. */
   maxPages?: number;
+  /**
+   * Largest page body read, in bytes of the decompressed stream (what `fetch` yields after undoing
+   * `Content-Encoding`). A larger body stops the read at the limit and fails the pull at once. Default 32 MiB.
+   */
+  maxBodyBytes?: number;
   /** Query, body and record names. Default {@linkcode DIALECTS.darshan}. */
   dialect?: Dialect;
   fetch?: typeof globalThis.fetch;
@@ -48,16 +53,8 @@ export interface DarshanClientOptions {
   now?: () => number;
 }
 
-/** {@linkcode PullStats} plus the figures only this client produces. */
-export interface DarshanPullStats extends PullStats {
-  /**
-   * Times the loop guard stopped paging: a cursor came back that was already followed, or a page-number API
-   * pointed back at a page already fetched. 0 or 1 per pull.
-   */
-  loopGuardStops: number;
-  /** Valid records outside `(fromMs, toMs]` that the upstream sent anyway; dropped. */
-  outOfWindow: number;
-}
+/** The client's {@linkcode PullStats} (`loopGuardStops` and `outOfWindow` are counted here only). */
+export type DarshanPullStats = PullStats;
 
 /** A {@linkcode Source} backed by the Darshan API. */
 export interface DarshanSource extends Source {
@@ -89,6 +86,112 @@ export class MalformedBodyError extends Error {
   }
 }
 
+/** Default {@linkcode DarshanClientOptions.maxBodyBytes}: 32 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+/**
+ * A response body larger than the client's `maxBodyBytes`, counted on the decompressed stream: reading stopped
+ * as soon as the count passed the limit, so at most one chunk beyond it was held. Never retried: the same page
+ * would be as large again.
+ */
+export class BodyTooLargeError extends Error {
+  /** The limit, bytes. */
+  readonly limitBytes: number;
+  /** Bytes read before the read stopped (more than the limit by at most one chunk). */
+  readonly readBytes: number;
+  constructor(limitBytes: number, readBytes: number) {
+    super(
+      `the body exceeded the size limit of ${limitBytes} bytes (DARSHAN_MAX_BODY_BYTES); reading stopped at ${readBytes} bytes`,
+    );
+    this.name = "BodyTooLargeError";
+    this.limitBytes = limitBytes;
+    this.readBytes = readBytes;
+  }
+}
+
+/** Bodies are read into blocks of this size (or the limit + 1 when smaller). */
+const BODY_BLOCK_BYTES = 1024 * 1024;
+
+/**
+ * Reads a byte stream whole, but no more than `maxBytes`: past the limit the stream is cancelled (closing the
+ * connection) and a {@linkcode BodyTooLargeError} thrown, so memory stays within the limit plus one chunk.
+ *
+ * A byte stream (a `fetch` body) is read with a BYOB reader straight into 1 MiB blocks: its default reader
+ * hands out a fresh 64 KiB buffer per 4 KiB chunk, which is garbage to collect (or, were the chunks kept,
+ * sixteen times the body held). Other streams are read by default and their chunks copied into the blocks.
+ */
+export async function readBounded(
+  stream: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  if (stream === null) return new Uint8Array(0);
+  const blockSize = Math.min(BODY_BLOCK_BYTES, maxBytes + 1);
+  const blocks: Uint8Array[] = [];
+  let block = new Uint8Array(blockSize);
+  let used = 0;
+  let total = 0;
+  let byob: ReadableStreamBYOBReader | null = null;
+  let plain: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  try {
+    byob = stream.getReader({ mode: "byob" });
+  } catch {
+    plain = stream.getReader();
+  }
+  const reader = byob ?? plain!;
+  const tooLarge = async (read: number) => {
+    blocks.length = 0;
+    await reader.cancel().catch(() => {});
+    return new BodyTooLargeError(maxBytes, read);
+  };
+  try {
+    while (true) {
+      if (used === block.length) {
+        blocks.push(block);
+        block = new Uint8Array(blockSize);
+        used = 0;
+      }
+      if (byob) {
+        // Never ask for more than one byte past the limit.
+        const want = Math.min(block.length - used, maxBytes + 1 - total);
+        const { done, value } = await byob.read(block.subarray(used, used + want));
+        // The block's buffer was transferred to `value`.
+        if (value) block = new Uint8Array(value.buffer);
+        if (done) break;
+        used += value.byteLength;
+        total += value.byteLength;
+        if (total > maxBytes) throw await tooLarge(total);
+      } else {
+        const { done, value } = await plain!.read();
+        if (done) break;
+        if (total + value.byteLength > maxBytes) throw await tooLarge(total + value.byteLength);
+        for (let at = 0; at < value.byteLength;) {
+          if (used === block.length) {
+            blocks.push(block);
+            block = new Uint8Array(blockSize);
+            used = 0;
+          }
+          const n = Math.min(block.length - used, value.byteLength - at);
+          block.set(value.subarray(at, at + n), used);
+          used += n;
+          at += n;
+        }
+        total += value.byteLength;
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  if (blocks.length === 0) return block.subarray(0, used);
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const full of blocks) {
+    bytes.set(full, at);
+    at += full.byteLength;
+  }
+  bytes.set(block.subarray(0, used), at);
+  return bytes;
+}
+
 /**
  * Whether a failed attempt is worth another: network errors (`TypeError` from fetch), timeouts
  * (`TimeoutError`), malformed bodies, 5xx and 429 responses. Everything else (401, 403, other 4xx, a
@@ -97,27 +200,34 @@ export class MalformedBodyError extends Error {
 export function isRetriable(failure: unknown): boolean {
   if (failure instanceof Response) return failure.status >= 500 || failure.status === 429;
   if (failure instanceof MalformedBodyError) return true;
+  if (failure instanceof BodyTooLargeError) return false;
   if (failure instanceof DOMException) return failure.name === "TimeoutError";
   return failure instanceof TypeError;
 }
 
-/** The final failure of a pull: names the status and the URL path, never the key. */
-export class UpstreamError extends Error {
+/**
+ * The final failure of a pull: names the status, the host and the URL path, never the key. `stats` is what
+ * the pull did before it gave up.
+ */
+export class UpstreamError extends Error implements FailedPull {
   /** HTTP status of the last response, when there was one. */
   readonly status?: number;
   /** Path of the request that failed, e.g. `/signals/summary`. */
   readonly path: string;
   /** Attempts made for the failing page. */
   readonly attempts: number;
+  /** Pages, retries, waits and latency of the pull up to the failure. */
+  readonly stats: PullStats;
   constructor(
     message: string,
-    options: { status?: number; path: string; attempts: number; cause?: unknown },
+    options: { status?: number; path: string; attempts: number; cause?: unknown; stats?: PullStats },
   ) {
     super(message, { cause: options.cause });
     this.name = "UpstreamError";
     this.status = options.status;
     this.path = options.path;
     this.attempts = options.attempts;
+    this.stats = options.stats ?? emptyStats();
   }
 }
 
@@ -153,6 +263,43 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | n
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
   const date = Date.parse(trimmed);
   return Number.isFinite(date) ? Math.max(0, date - nowMs) : null;
+}
+
+/**
+ * The underlying cause of a network failure in a few words, from the error and its `cause` chain (Deno's
+ * fetch throws `TypeError: fetch failed` whose cause says what happened): `connection refused`,
+ * `DNS lookup failed: …`, `TLS handshake failed: …`, `connection reset`, else the innermost message without
+ * the URL. User info in any URL is removed.
+ */
+export function networkCause(error: unknown): string {
+  // "error sending request for url (http://h/p?q): client error (Connect): tcp connect error: X (os error 111)"
+  const clean = (message: string) =>
+    redactUserInfo(message)
+      .replace(/^error sending request for url \([^)]*\):\s*/i, "")
+      .replace(/^client error \([^)]*\):\s*/i, "")
+      .replace(/\s*\(os error \d+\)$/, "")
+      .trim();
+  const messages: string[] = [];
+  for (let e = error, depth = 0; depth < 8 && e !== undefined && e !== null; depth++) {
+    messages.push(clean(e instanceof Error ? e.message : String(e)));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  const all = messages.join(" | ");
+  const innermost = messages.at(-1) ?? "";
+  const last = innermost.split(": ").at(-1) ?? innermost;
+  if (/connection refused/i.test(all)) return "connection refused";
+  if (
+    /dns error|failed to lookup address|name or service not known|nodename nor servname|no such host/i.test(
+      all,
+    )
+  ) {
+    return `DNS lookup failed: ${last}`;
+  }
+  if (/certificate|\b(tls|ssl)\b|handshake|corrupt message/i.test(all)) {
+    return `TLS handshake failed: ${innermost.replace(/^(tls|ssl) (handshake )?error:\s*/i, "")}`;
+  }
+  if (/connection reset/i.test(all)) return "connection reset";
+  return innermost || "fetch failed";
 }
 
 /** `https://user:pw@host/api/` → `https://host/api`: safe to show. */
@@ -207,6 +354,7 @@ export function createDarshanClient(options: DarshanClientOptions): DarshanSourc
     retryCapMs = 30_000,
     retryAfterCapMs = 60_000,
     maxPages = 10_000,
+    maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
     dialect = DIALECTS.darshan,
     fetch = globalThis.fetch,
     sleep = defaultSleep,
@@ -228,15 +376,18 @@ export function createDarshanClient(options: DarshanClientOptions): DarshanSourc
   positiveInt("timeoutMs", timeoutMs);
   positiveInt("maxRetries", maxRetries, 0);
   positiveInt("maxPages", maxPages);
+  positiveInt("maxBodyBytes", maxBodyBytes);
   const location = safeLocation(base);
   const endpoint = new URL(location + SUMMARY_PATH);
   const path = endpoint.pathname;
+  /** Host and path, as named in errors: `darshan.example.com/api/signals/summary`. */
+  const where = endpoint.host + path;
   const maxAttempts = maxRetries + 1;
 
   /** Never let the key through, whatever an underlying error message says. */
   const redact = (text: string) => redactUserInfo(apiKey ? text.replaceAll(apiKey, "[redacted]") : text);
 
-  function finalError(failure: unknown, attempts: number): UpstreamError {
+  function finalError(failure: unknown, attempts: number, stats: PullStats): UpstreamError {
     const tries = attempts === 1 ? "1 attempt" : `${attempts} attempts`;
     let message: string;
     let status: number | undefined;
@@ -252,15 +403,16 @@ export function createDarshanClient(options: DarshanClientOptions): DarshanSourc
       } else {
         message = `Darshan upstream rejected the request: ${what}`;
       }
+    } else if (failure instanceof BodyTooLargeError) {
+      message = `Darshan upstream sent a page over the size limit from ${path}: ${failure.message}`;
     } else if (failure instanceof MalformedBodyError) {
       message = `Darshan upstream sent a malformed body from ${path} after ${tries}: ${failure.message}`;
     } else if (failure instanceof DOMException && failure.name === "TimeoutError") {
-      message = `Darshan upstream timed out after ${timeoutMs} ms on ${path} (${tries})`;
+      message = `Darshan upstream timed out after ${timeoutMs} ms on ${where} (${tries})`;
     } else {
-      const detail = failure instanceof Error ? failure.message : String(failure);
-      message = `Cannot reach Darshan upstream at ${path} after ${tries}: ${detail}`;
+      message = `Cannot reach Darshan upstream at ${where} after ${tries}: ${networkCause(failure)}`;
     }
-    return new UpstreamError(redact(message), { status, path, attempts, cause: failure });
+    return new UpstreamError(redact(message), { status, path, attempts, cause: failure, stats });
   }
 
   /** One attempt: the parsed body, or throws / returns the failure (a Response for a bad status). */
@@ -288,11 +440,12 @@ export function createDarshanClient(options: DarshanClientOptions): DarshanSourc
         await response.body?.cancel().catch(() => {});
         return { failure: response };
       }
+      // Counted while it is read, after decompression: a gzip bomb is cut off at the limit.
+      const bytes = await readBounded(response.body, maxBodyBytes);
       let body: unknown;
       try {
-        body = await response.json();
+        body = JSON.parse(new TextDecoder().decode(bytes));
       } catch (cause) {
-        if (combined.aborted) throw cause;
         throw new MalformedBodyError("expected a JSON body", { cause });
       }
       const records = recordsOf(body, dialect);
@@ -310,7 +463,7 @@ export function createDarshanClient(options: DarshanClientOptions): DarshanSourc
   }
 
   async function pull(fromMs: number, toMs: number, { requestId, signal }: PullOptions) {
-    const stats: DarshanPullStats = { ...emptyStats(), loopGuardStops: 0, outOfWindow: 0 };
+    const stats: DarshanPullStats = emptyStats();
     const points: NormalizedPoint[] = [];
     /** Cursors and page numbers already followed (`c:<cursor>`, `p:<page>`): the loop guard. */
     const followed = new Set<string>();
@@ -343,7 +496,7 @@ export function createDarshanClient(options: DarshanClientOptions): DarshanSourc
             attempt: attemptNo,
             status: status ?? null,
           });
-          throw finalError(failure, attemptNo);
+          throw finalError(failure, attemptNo, stats);
         }
         let waitMs = backoffMs(attemptNo - 1, { baseMs: retryBaseMs, capMs: retryCapMs, random });
         if (failure instanceof Response && failure.status === 429) {

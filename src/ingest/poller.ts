@@ -7,7 +7,7 @@ import { getLogger, withContext } from "@logtape/logtape";
 import type { PointStore } from "../core/point_store.ts";
 import { toRfc3339 } from "../core/report.ts";
 import type { IngestCycle } from "../schemas.ts";
-import type { Source } from "./source.ts";
+import { failedPullStats, type PullStats, type Source } from "./source.ts";
 import type { Tracer } from "@opentelemetry/api";
 import { traceIngestCycle } from "../telemetry.ts";
 import { limitSignals } from "./signal_limit.ts";
@@ -48,6 +48,21 @@ export interface Poller {
   /** Start of the span the held data covers (points before it were never pulled or were evicted); null before the first successful cycle or for unbounded sources. */
   coverageStartMs(): number | null;
   lastSuccessAtMs(): number | null;
+}
+
+/** The cycle fields that come from the pull's own stats, for ok and failed cycles alike. */
+function upstreamFigures(stats: PullStats) {
+  return {
+    pages: stats.pages,
+    retries: stats.retries,
+    retryAfterWaitsMs: stats.retryAfterWaitsMs,
+    upstreamLatencyMs: stats.upstreamLatencyMs,
+    received: stats.received,
+    rejected: Object.values(stats.rejected).reduce((sum: number, n) => sum + (n ?? 0), 0),
+    rejectedByReason: stats.rejected,
+    outOfWindow: stats.outOfWindow,
+    loopGuardStops: stats.loopGuardStops,
+  };
 }
 
 export function createPoller(options: PollerOptions): Poller {
@@ -104,6 +119,8 @@ export function createPoller(options: PollerOptions): Poller {
         duplicates: 0,
         rejected: 0,
         rejectedByReason: {},
+        outOfWindow: 0,
+        loopGuardStops: 0,
         evicted: 0,
         error: null,
       };
@@ -134,19 +151,7 @@ export function createPoller(options: PollerOptions): Poller {
           applied.duplicates += r.duplicates;
           accepted += ts.length;
         }
-        const rejected = Object.values(stats.rejected).reduce((sum, n) => sum + (n ?? 0), 0);
-        Object.assign(record, {
-          ok: true,
-          pages: stats.pages,
-          retries: stats.retries,
-          retryAfterWaitsMs: stats.retryAfterWaitsMs,
-          upstreamLatencyMs: stats.upstreamLatencyMs,
-          received: stats.received,
-          accepted,
-          ...applied,
-          rejected,
-          rejectedByReason: stats.rejected,
-        });
+        Object.assign(record, { ok: true, ...upstreamFigures(stats), accepted, ...applied });
         if (bounded) {
           const cutoff = started - retentionMs;
           record.evicted = store.evictBefore(cutoff);
@@ -156,6 +161,9 @@ export function createPoller(options: PollerOptions): Poller {
         lastSuccess = started;
       } catch (error) {
         record.error = error instanceof Error ? error.message : String(error);
+        // What the pull did before it gave up counts as much as a successful pull's figures.
+        const stats = failedPullStats(error);
+        if (stats) Object.assign(record, upstreamFigures(stats));
       }
       const finished = now();
       record.finishedAt = toRfc3339(finished);

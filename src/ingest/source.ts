@@ -19,6 +19,13 @@ export interface PullStats {
   rejected: Partial<Record<RejectReason, number>>;
   /** Sum of upstream response times, ms. */
   upstreamLatencyMs: number;
+  /**
+   * Times the loop guard stopped paging: a cursor came back that was already followed, or a page-number API
+   * pointed back at a page already fetched. 0 or 1 per pull.
+   */
+  loopGuardStops: number;
+  /** Valid records outside `(fromMs, toMs]` that the upstream sent anyway; dropped. */
+  outOfWindow: number;
 }
 
 export interface PullOptions {
@@ -55,5 +62,36 @@ export interface Source {
 }
 
 export function emptyStats(): PullStats {
-  return { pages: 0, retries: 0, retryAfterWaitsMs: [], received: 0, rejected: {}, upstreamLatencyMs: 0 };
+  return {
+    pages: 0,
+    retries: 0,
+    retryAfterWaitsMs: [],
+    received: 0,
+    rejected: {},
+    upstreamLatencyMs: 0,
+    loopGuardStops: 0,
+    outOfWindow: 0,
+  };
+}
+
+/**
+ * A pull that failed part-way: its error carries what the pull did before it gave up (pages fetched,
+ * retries, waits, latency), so a failed cycle reports them as a successful one does.
+ */
+export interface FailedPull {
+  stats: PullStats;
+}
+
+/** The stats a failed pull's error carries ({@linkcode FailedPull}), or null when it carries none. */
+export function failedPullStats(error: unknown): PullStats | null {
+  if (typeof error !== "object" || error === null || !("stats" in error)) return null;
+  const stats = error.stats;
+  if (typeof stats !== "object" || stats === null) return null;
+  const s = stats as Partial<Record<keyof PullStats, unknown>>;
+  const counts = [s.pages, s.retries, s.received, s.upstreamLatencyMs, s.loopGuardStops, s.outOfWindow];
+  if (!counts.every((n) => typeof n === "number" && Number.isFinite(n))) return null;
+  if (!Array.isArray(s.retryAfterWaitsMs) || typeof s.rejected !== "object" || s.rejected === null) {
+    return null;
+  }
+  return stats as PullStats;
 }

@@ -1,7 +1,8 @@
 /**
  * Rolling snapshots: after every ingest cycle, one row per (signal, configured window) and one per window for
  * the pooled "*", written to the active snapshot store; old rows pruned on a schedule. A failed write or prune
- * is logged and shown in /status, never fatal: ingest goes on.
+ * is logged and shown in /status, never fatal: ingest goes on. A failed ingest cycle writes no rows: the gap
+ * in the history is the truth (rows computed from stale or no data would pass for fresh ones).
  */
 import { getLogger } from "@logtape/logtape";
 import type { PointStore } from "../core/point_store.ts";
@@ -78,8 +79,12 @@ export interface SnapshotterOptions extends Omit<SnapshotRowsOptions, "endMs"> {
 }
 
 export interface Snapshotter {
-  /** Writes one snapshot (call after each ingest cycle) and prunes when due. Never rejects. */
-  afterCycle(): Promise<void>;
+  /**
+   * Writes one snapshot (call after each ingest cycle, with it) and prunes when due. After a failed cycle
+   * (`ok: false`) nothing is written and the gauges keep the last snapshot; pruning still runs when due.
+   * Never rejects.
+   */
+  afterCycle(cycle?: { readonly ok: boolean }): Promise<void>;
   /** Prunes rows older than the retention now. Never rejects. */
   prune(): Promise<void>;
   status(): PersistenceStatus;
@@ -117,9 +122,14 @@ export function createSnapshotter(options: SnapshotterOptions): Snapshotter {
   }
 
   return {
-    async afterCycle() {
+    async afterCycle(cycle) {
       if (snapshots.mode === "none" && onRows === undefined) return;
       const at = now();
+      if (cycle?.ok === false) {
+        log.debug("no snapshot after a failed ingest cycle", { mode: snapshots.mode });
+        if (snapshots.mode !== "none" && at - lastPruneMs >= pruneEveryMs) await prune();
+        return;
+      }
       const rows = snapshotRows(points, { ...options, endMs: at });
       try {
         onRows?.(rows);

@@ -7,6 +7,7 @@ import { ServiceMetrics } from "../../src/http/prometheus.ts";
 import { createNoneStore } from "../../src/persistence/none_store.ts";
 import { createStoreRegistry } from "../../src/persistence/registry.ts";
 import { HistoryResponseSchema, ProblemSchema } from "../../src/schemas.ts";
+import { row } from "../persistence/rows.ts";
 import { fakeIngest, nonePersistence, series, T0, testApp, testConfig } from "../helpers.ts";
 
 const points = [
@@ -88,6 +89,22 @@ Deno.test("GET /coherence/history?signal= of an unknown signal is a 404 unknown-
     }
     equal((await app.request("/coherence/history?signal=%20beta%20")).status, 200, "names are trimmed");
   });
+});
+
+Deno.test("GET /coherence/history of a signal not held yet but persisted (a restart before the first ingest) is a 200 with its rows", async () => {
+  // Rows of a signal the point store does not hold, as after a restart with the upstream down.
+  const snapshots = openSqliteStore(":memory:");
+  const { app } = testApp({ points, snapshots, env: { PERSISTENCE: "sqlite" } });
+  try {
+    await snapshots.append([row(0, { signal: "gamma", window_sec: 3600 })]);
+    const res = await app.request("/coherence/history?signal=gamma&window=1h");
+    equal(res.status, 200);
+    const body = HistoryResponseSchema.parse(await res.json());
+    deepEqual(body.rows.map((r) => r.signal), ["gamma"]);
+    equal((await app.request("/coherence/history?signal=nope&window=1h")).status, 404);
+  } finally {
+    await snapshots.close();
+  }
 });
 
 Deno.test("GET /coherence/history?store= reads another mode only where its data exists, and says so", async () => {

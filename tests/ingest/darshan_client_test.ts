@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import {
   backoffMs,
+  BodyTooLargeError,
   createDarshanClient,
   type DarshanClientOptions,
   isRetriable,
   MalformedBodyError,
+  networkCause,
   parseRetryAfter,
+  readBounded,
   UpstreamError,
 } from "../../src/ingest/darshan_client.ts";
 import { DIALECTS } from "../../src/ingest/dialect.ts";
@@ -284,7 +287,7 @@ Deno.test("pull() gives up on a request that keeps timing out, naming the timeou
     new Promise<Response>((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason)));
   const up = fakeUpstream([hang, hang]);
   const error = await rejectsUpstream(pull({ ...up.options, timeoutMs: 3, maxRetries: 1 }));
-  assert.match(error.message, /timed out after 3 ms on \/signals\/summary \(2 attempts\)/);
+  assert.match(error.message, /timed out after 3 ms on darshan\.test\/signals\/summary \(2 attempts\)/);
   assert.ok(error.cause instanceof DOMException && error.cause.name === "TimeoutError");
   assert.equal(error.status, undefined);
 });
@@ -327,7 +330,10 @@ Deno.test("pull() gives up on network errors with the error as cause, never leak
   const up = fakeUpstream([new TypeError("reset"), last]);
   const error = await rejectsUpstream(pull({ ...up.options, maxRetries: 1 }));
   assert.equal(error.cause, last);
-  assert.match(error.message, /^Cannot reach Darshan upstream at \/signals\/summary after 2 attempts/);
+  assert.match(
+    error.message,
+    /^Cannot reach Darshan upstream at darshan\.test\/signals\/summary after 2 attempts/,
+  );
   assert.ok(!error.message.includes(KEY));
 });
 
@@ -465,4 +471,128 @@ Deno.test("pull() counts records, rejects by reason, out-of-window points and up
   assert.equal(stats.outOfWindow, 2);
   assert.equal(stats.upstreamLatencyMs, 45);
   assert.equal(stats.loopGuardStops, 0);
+});
+
+/** A body of `total` bytes in `chunk`-byte pieces, counting what the reader pulled and whether it cancelled. */
+function countingBody(total: number, chunk: number) {
+  const seen = { pulled: 0, cancelled: false };
+  const piece = new TextEncoder().encode(" ".repeat(chunk));
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (seen.pulled >= total) return controller.close();
+      seen.pulled += piece.length;
+      controller.enqueue(piece);
+    },
+    cancel() {
+      seen.cancelled = true;
+    },
+  }, { highWaterMark: 0 });
+  return { stream, seen };
+}
+
+Deno.test("readBounded() returns a body within the limit whole", async () => {
+  const { stream } = countingBody(10 * 1024, 1024);
+  const bytes = await readBounded(stream, 10 * 1024);
+  assert.equal(bytes.byteLength, 10 * 1024);
+});
+
+Deno.test("readBounded() stops at the limit plus one chunk and cancels the stream", async () => {
+  const { stream, seen } = countingBody(100 * 1024 * 1024, 4096);
+  const error = await readBounded(stream, 64 * 1024).then(() => null, (e: unknown) => e);
+  assert.ok(error instanceof BodyTooLargeError);
+  assert.equal(error.limitBytes, 64 * 1024);
+  assert.equal(error.readBytes, 64 * 1024 + 4096);
+  assert.ok(seen.pulled <= 64 * 1024 + 4096, `pulled ${seen.pulled} bytes`);
+  assert.ok(seen.cancelled);
+});
+
+Deno.test("pull() fails at once on a page over maxBodyBytes, saying the size limit was hit, not malformed", async () => {
+  const { stream, seen } = countingBody(8 * 1024 * 1024, 4096);
+  const up = fakeUpstream([
+    new Response(stream, { headers: { "Content-Type": "application/json" } }),
+    page([rec(1)]),
+  ]);
+  const error = await rejectsUpstream(pull({ ...up.options, maxBodyBytes: 1024 * 1024 }));
+  assert.equal(up.requests.length, 1, "not retried");
+  assert.equal(error.attempts, 1);
+  assert.ok(error.cause instanceof BodyTooLargeError);
+  assert.match(error.message, /over the size limit from \/signals\/summary/);
+  assert.match(error.message, /size limit of 1048576 bytes \(DARSHAN_MAX_BODY_BYTES\)/);
+  assert.doesNotMatch(error.message, /malformed/);
+  assert.ok(seen.cancelled);
+  assert.ok(seen.pulled <= 1024 * 1024 + 4096);
+});
+
+Deno.test("pull() accepts a page of exactly maxBodyBytes", async () => {
+  const text = JSON.stringify({ data: [rec(1)] });
+  const up = fakeUpstream([new Response(text)]);
+  const { points } = await pull({ ...up.options, maxBodyBytes: new TextEncoder().encode(text).length });
+  assert.equal(points.length, 1);
+});
+
+Deno.test("pull() gives up with what the pull did so far on the error: pages, retries, waits, latency, out-of-window", async () => {
+  const up = fakeUpstream([
+    page([rec(1), { ...rec(2), timestamp: "3000-01-01T00:00:00Z" }], { next_cursor: "c2" }),
+    new Response(null, { status: 429, headers: { "Retry-After": "2" } }),
+    new Response(null, { status: 503 }),
+  ]);
+  const error = await rejectsUpstream(pull({ ...up.options, maxRetries: 1 }));
+  assert.equal(error.stats.pages, 1);
+  assert.equal(error.stats.retries, 1);
+  assert.deepEqual(error.stats.retryAfterWaitsMs, [2000]);
+  assert.equal(error.stats.received, 2);
+  assert.equal(error.stats.outOfWindow, 1);
+  assert.equal(error.stats.upstreamLatencyMs, 30);
+});
+
+/** Deno's shape: `TypeError("fetch failed")` whose cause carries the hyper/rustls message. */
+const fetchFailed = (inner: string) => new TypeError("fetch failed", { cause: new Error(inner) });
+
+Deno.test("networkCause() names refused connections, DNS and TLS failures and resets from the cause chain", () => {
+  assert.equal(
+    networkCause(fetchFailed(
+      "error sending request for url (http://127.0.0.1:9/signals/summary?from=x): client error (Connect): tcp connect error: Connection refused (os error 111)",
+    )),
+    "connection refused",
+  );
+  assert.equal(
+    networkCause(fetchFailed(
+      "error sending request for url (http://no-such-host.invalid/x): client error (Connect): dns error: failed to lookup address information: Name or service not known",
+    )),
+    "DNS lookup failed: Name or service not known",
+  );
+  assert.equal(
+    networkCause(fetchFailed(
+      "error sending request for url (https://127.0.0.1:4/): client error (Connect): invalid peer certificate: UnknownIssuer",
+    )),
+    "TLS handshake failed: invalid peer certificate: UnknownIssuer",
+  );
+  assert.equal(networkCause(fetchFailed("connection reset by peer")), "connection reset");
+  assert.equal(
+    networkCause(new TypeError("error reading a body from connection")),
+    "error reading a body from connection",
+  );
+});
+
+Deno.test("networkCause() never shows URL user info", () => {
+  const cause = networkCause(fetchFailed("something odd at https://svc:P4ssw0rd@darshan.test/x"));
+  assert.ok(!cause.includes("P4ssw0rd"), cause);
+  assert.ok(!cause.includes("svc:"), cause);
+});
+
+Deno.test("pull() gives up on a network error naming the host and the cause, never the key or user info", async () => {
+  const up = fakeUpstream([
+    fetchFailed(
+      "error sending request for url (https://darshan.test/signals/summary): client error (Connect): tcp connect error: Connection refused (os error 111)",
+    ),
+  ]);
+  const error = await rejectsUpstream(
+    pull({ ...up.options, baseUrl: "https://svc:P4ssw0rd@darshan.test", maxRetries: 0 }),
+  );
+  assert.equal(
+    error.message,
+    "Cannot reach Darshan upstream at darshan.test/signals/summary after 1 attempt: connection refused",
+  );
+  assert.ok(!error.message.includes(KEY));
+  assert.ok(!error.message.includes("P4ssw0rd"));
 });

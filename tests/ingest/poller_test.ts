@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { PointStore } from "../../src/core/point_store.ts";
 import { toRfc3339 } from "../../src/core/report.ts";
 import type { NormalizedPoint } from "../../src/ingest/normalize.ts";
+import { UpstreamError } from "../../src/ingest/darshan_client.ts";
 import { createPoller, type PollerOptions } from "../../src/ingest/poller.ts";
 import { emptyStats, type PullResult, type PullStats, type Source } from "../../src/ingest/source.ts";
 import type { IngestCycle } from "../../src/schemas.ts";
@@ -507,6 +508,8 @@ Deno.test("createPoller() logs each cycle's whole provenance as one line", async
           received: 2,
           rejected: { missing_score: 1 },
           upstreamLatencyMs: 12,
+          loopGuardStops: 1,
+          outOfWindow: 3,
         },
       }),
   };
@@ -536,6 +539,8 @@ Deno.test("createPoller() logs each cycle's whole provenance as one line", async
       "rejectedByReason",
       "durationMs",
       "upstreamLatencyMs",
+      "outOfWindow",
+      "loopGuardStops",
       "error",
       "requestId",
     ]
@@ -544,6 +549,73 @@ Deno.test("createPoller() logs each cycle's whole provenance as one line", async
   }
   assert.deepEqual(p.retryAfterWaitsMs, [1500]);
   assert.deepEqual(p.rejectedByReason, { missing_score: 1 });
+  assert.equal(p.outOfWindow, 3);
+  assert.equal(p.loopGuardStops, 1);
+});
+
+Deno.test("createPoller() reports what a failed pull did (pages, retries, waits, latency, out-of-window) in the cycle and its log line", async () => {
+  const store = new PointStore();
+  const stats: PullStats = {
+    ...emptyStats(),
+    pages: 2,
+    retries: 5,
+    retryAfterWaitsMs: [1000, 2000],
+    received: 7,
+    rejected: { missing_score: 1 },
+    upstreamLatencyMs: 340,
+    outOfWindow: 2,
+  };
+  const failure = new UpstreamError("Darshan upstream failed after 4 attempts: 503 from /signals/summary", {
+    status: 503,
+    path: "/signals/summary",
+    attempts: 4,
+    stats,
+  });
+  const source: Source = { kind: "darshan_api", location: "test", pull: () => Promise.reject(failure) };
+  const poller = createPoller({
+    source,
+    store,
+    maxWindowSec: 3600,
+    overlapSec: 60,
+    intervalSec: 60,
+    now: () => 2_000,
+  });
+  const { result: cycle, records } = await captureLogs(() => poller.runCycle());
+  assert.equal(cycle.ok, false);
+  assert.equal(cycle.pages, 2);
+  assert.equal(cycle.retries, 5);
+  assert.deepEqual(cycle.retryAfterWaitsMs, [1000, 2000]);
+  assert.equal(cycle.upstreamLatencyMs, 340);
+  assert.equal(cycle.received, 7);
+  assert.equal(cycle.rejected, 1);
+  assert.equal(cycle.outOfWindow, 2);
+  assert.equal(cycle.accepted, 0);
+  const line = records.find((r) => r.category.join(".") === "coherence.ingest");
+  assert.ok(line);
+  assert.equal(line.properties.retries, 5);
+  assert.equal(line.properties.pages, 2);
+  assert.equal(line.properties.outOfWindow, 2);
+  assert.deepEqual(line.properties.retryAfterWaitsMs, [1000, 2000]);
+});
+
+Deno.test("createPoller() reports an error without stats as a cycle that did nothing upstream", async () => {
+  const source: Source = {
+    kind: "darshan_api",
+    location: "test",
+    pull: () => Promise.reject(new Error("boom")),
+  };
+  const poller = createPoller({
+    source,
+    store: new PointStore(),
+    maxWindowSec: 3600,
+    overlapSec: 60,
+    intervalSec: 60,
+    now: () => 2_000,
+  });
+  const cycle = await poller.runCycle();
+  assert.equal(cycle.error, "boom");
+  assert.equal(cycle.retries, 0);
+  assert.equal(cycle.pages, 0);
 });
 
 Deno.test("createPoller() rejects records of new signals beyond maxSignals as signal_limit; held ones keep updating", async () => {

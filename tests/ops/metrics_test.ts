@@ -51,6 +51,8 @@ const okCycle: IngestCycle = {
   duplicates: 1,
   rejected: 3,
   rejectedByReason: { score_out_of_range: 2, invalid_timestamp: 1 },
+  outOfWindow: 0,
+  loopGuardStops: 0,
   evicted: 5,
   error: null,
 };
@@ -327,8 +329,9 @@ Deno.test("recordCycle() counts cycles by outcome, records by outcome and reject
     Date.parse(okCycle.startedAt) / 1000,
   );
   equal(valueOf(samples, "coherence_ingest_last_cycle_success"), 0);
-  equal(valueOf(samples, "coherence_ingest_upstream_latency_seconds_count"), 1);
-  equal(valueOf(samples, "coherence_ingest_upstream_latency_seconds_sum"), 1.5);
+  // The failed cycle's upstream latency counts as the ok one's does.
+  equal(valueOf(samples, "coherence_ingest_upstream_latency_seconds_count"), 2);
+  equal(valueOf(samples, "coherence_ingest_upstream_latency_seconds_sum"), 3);
   equal(valueOf(samples, "coherence_ingest_cycle_duration_seconds_count"), 2);
   equal(valueOf(samples, "coherence_points_held"), 182);
   equal(valueOf(samples, "coherence_signals_known"), 4);

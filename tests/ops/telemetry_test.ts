@@ -33,6 +33,8 @@ const cycle: IngestCycle = {
   duplicates: 1,
   rejected: 1,
   rejectedByReason: { invalid_score: 1 },
+  outOfWindow: 0,
+  loopGuardStops: 0,
   evicted: 0,
   error: null,
 };
