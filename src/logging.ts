@@ -8,33 +8,122 @@ import {
   type Config as LogTapeConfig,
   configure,
   getConfig,
-  getStreamSink,
   jsonLinesFormatter,
+  type LogRecord,
+  type Sink,
+  type TextFormatter,
 } from "@logtape/logtape";
 import type { LogLevel } from "./config.ts";
 
 /**
- * JSON lines to `stream` (stdout by default) at `level` and above. Lines are buffered (up to 256 records or
- * 100 ms) and written in batches: a write per line under load queues a promise per record faster than stdout
- * drains, which grows the heap and stalls requests in garbage collection. The buffer is flushed on shutdown
- * (LogTape's `dispose()`); a crash can lose at most the last 100 ms of lines.
+ * JSON lines to `stream` (stdout by default) at `level` and above, written in batches by
+ * {@linkcode getBatchedStreamSink} (flushed on shutdown by LogTape's `dispose()`; a crash can lose at most the
+ * last `flushIntervalMs` of lines).
  */
 export async function configureLogging(
   { level, stream = Deno.stdout.writable }: { level: LogLevel; stream?: WritableStream<Uint8Array> },
 ): Promise<void> {
-  const sink = getStreamSink(stream, {
-    formatter: jsonLinesFormatter,
-    nonBlocking: { bufferSize: 256, flushInterval: 100 },
-  });
   await configure({
     reset: true,
     contextLocalStorage: new AsyncLocalStorage(),
-    sinks: { out: sink },
+    sinks: { out: getBatchedStreamSink(stream) },
     loggers: [
       { category: ["coherence"], lowestLevel: level, sinks: ["out"] },
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["out"] },
     ],
   });
+}
+
+export interface BatchedStreamSinkOptions {
+  /** Turns a record into one line (with its newline). LogTape's JSON Lines formatter by default. */
+  formatter?: TextFormatter;
+  /** Lines that start a write at once. */
+  batchLines?: number;
+  /** Longest a line waits for its batch, ms. */
+  flushIntervalMs?: number;
+  /**
+   * Lines held while a write is in flight before new ones are dropped (counted, and reported by a warning line
+   * in the next batch): bounds the memory a stalled stream can take.
+   */
+  maxPendingLines?: number;
+}
+
+/**
+ * A LogTape sink that formats each record at once and writes the lines to `stream` in batches: one string,
+ * one `TextEncoder` pass and one `write()` per batch, with at most one write in flight (lines arriving
+ * meanwhile join the next batch, so a slow stream gets fewer, larger writes). A batch is written when it
+ * holds `batchLines` lines or its first line is `flushIntervalMs` old. Disposing it (LogTape's `dispose()` or
+ * `reset()`) writes what is left and closes the stream.
+ *
+ * LogTape's own `getStreamSink(…, { nonBlocking })` buffers records but still encodes and writes them one by
+ * one, an async write per line, and drops the oldest when twice its buffer is waiting; at thousands of lines
+ * a second that write path was the largest cost of the access log.
+ */
+export function getBatchedStreamSink(
+  stream: WritableStream<Uint8Array>,
+  { formatter = jsonLinesFormatter, batchLines = 256, flushIntervalMs = 100, maxPendingLines = 65_536 }:
+    BatchedStreamSinkOptions = {},
+): Sink & AsyncDisposable {
+  const writer = stream.getWriter();
+  const encoder = new TextEncoder();
+  let pending = "";
+  let lines = 0;
+  let dropped = 0;
+  let writing: Promise<void> | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let disposed = false;
+
+  const schedule = () => {
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      write();
+    }, flushIntervalMs);
+  };
+  const write = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (writing !== null || (lines === 0 && dropped === 0)) return;
+    if (dropped > 0) pending += formatter(droppedRecord(dropped));
+    const bytes = encoder.encode(pending);
+    pending = "";
+    lines = 0;
+    dropped = 0;
+    writing = writer.write(bytes).catch(() => {}).then(() => {
+      writing = null;
+      if (lines >= batchLines || (disposed && lines > 0)) write();
+      else if (lines > 0) schedule();
+    });
+  };
+  const sink: Sink & AsyncDisposable = (record) => {
+    if (disposed) return;
+    if (lines >= maxPendingLines) {
+      dropped++;
+      return;
+    }
+    pending += formatter(record);
+    if (++lines >= batchLines) write();
+    else schedule();
+  };
+  sink[Symbol.asyncDispose] = async () => {
+    disposed = true;
+    write();
+    while (writing !== null) await writing;
+    await writer.close().catch(() => {});
+  };
+  return sink;
+}
+
+/** The warning line that stands for `count` dropped lines. */
+function droppedRecord(count: number): LogRecord {
+  const rawMessage = "Dropped {count} log lines: the log stream is slower than the lines arrive";
+  return {
+    category: ["logtape", "meta"],
+    level: "warning",
+    timestamp: Date.now(),
+    rawMessage,
+    message: ["Dropped ", count, " log lines: the log stream is slower than the lines arrive"],
+    properties: { count },
+  };
 }
 
 /**
