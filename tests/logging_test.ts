@@ -1,6 +1,11 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { configure, getLogger, type LogRecord, reset } from "@logtape/logtape";
-import { configureLogging, getBatchedStreamSink, levelEnabled } from "../src/logging.ts";
+import { configure, getLogger, jsonLinesFormatter, type LogRecord, reset } from "@logtape/logtape";
+import {
+  configureLogging,
+  getBatchedStreamSink,
+  getJsonLinesFormatter,
+  levelEnabled,
+} from "../src/logging.ts";
 
 /** A sink stream that drops everything (each configuration locks its own). */
 const discard = () => new WritableStream<Uint8Array>();
@@ -155,4 +160,26 @@ Deno.test("configureLogging() flushes buffered lines on reset (LogTape's dispose
   }
   deepEqual(out.batches(), [["buffered"]]);
   ok(out.closed());
+});
+
+Deno.test("getJsonLinesFormatter() writes exactly LogTape's jsonLinesFormatter lines, also when the timestamp or logger changes", () => {
+  const format = getJsonLinesFormatter();
+  const base = record("request");
+  const records: LogRecord[] = [
+    { ...base, timestamp: 1_700_000_000_123, properties: { requestId: "r-1", status: 200, latencyMs: 0.25 } },
+    { ...base, timestamp: 1_700_000_000_123, properties: { requestId: "r-2", path: '/a "quoted"\n' } },
+    {
+      ...base,
+      category: ["coherence", "metrics"],
+      level: "warning",
+      timestamp: 1_700_000_000_124,
+      rawMessage: "computed {n} points for {signal}",
+      message: ["computed ", 42, " points for ", "alpha", ""],
+      properties: { n: 42, signal: "alpha", nested: { list: [1, null], missing: undefined } },
+    },
+    { ...base, level: "error", timestamp: 0, message: ["failed: ", { code: 7 }, ""] },
+    { ...base, level: "fatal", timestamp: 1_700_000_000_124, category: ["logtape", "meta"] },
+    { ...base, level: "debug", timestamp: 1_700_000_000_124 },
+  ];
+  for (const r of records) equal(format(r), jsonLinesFormatter(r));
 });
