@@ -1,25 +1,28 @@
 /**
- * `deno task loadtest`: the serving benchmark of issue 7, on loopback, bounded in time.
+ * `deno task loadtest`: the serving benchmark of issues 7 and 11, on loopback, bounded in time.
  *
  * 1. Writes a mock file of `--points` records (default 1M; 4 signals, one record per signal every 300 ms,
  *    the newest now) to a temp dir.
- * 2. Starts the real service (`deno task start`'s command) on 127.0.0.1 with MOCK_PATH = that file,
- *    MOCK_REPLAY=false, PERSISTENCE=none and LOG_LEVEL=warning, and waits until it holds every point.
+ * 2. Starts the real service (`deno task start`'s command) twice on 127.0.0.1 with MOCK_PATH = that file,
+ *    MOCK_REPLAY=false and PERSISTENCE=none: once with LOG_LEVEL=warning, once with LOG_LEVEL=info (the
+ *    default: one JSON line per request, written to /dev/null), and waits until both hold every point.
  * 3. Starts the ceiling: a bare Hono route returning a constant JSON body of the same size
  *    (`loadtest_baseline.ts`).
- * 4. Drives each with wrk (`-t2 -c32 -d<duration>s --latency`; Debian's `wrk`, installed with apt-get when
- *    missing and possible, else a built-in Deno load client): the baseline, then
- *    `/coherence/metrics?window=24h` and `?window=1h`; then restarts the service with LOG_LEVEL=info (one
- *    JSON line per request and per computation, written to /dev/null) and measures both again.
- * 5. Prints requests/s, p50, p99 and errors per run, checks the targets (≥ half the baseline's requests/s,
- *    p99 < 10 ms, no errors) and stops everything it started.
+ * 4. Runs `--rounds` rounds; each drives, one after the other, the ceiling, then
+ *    `/coherence/metrics?window=24h` and `?window=1h` on each service with wrk (`-t2 -c32 -d<duration>s
+ *    --latency` after a 2 s warm-up; Debian's `wrk`, installed with apt-get when missing and possible, else a
+ *    built-in Deno load client), and reads the server's CPU time before and after each run.
+ * 5. Prints per run the median requests/s, the median over the rounds of the ratio to the ceiling's run in
+ *    the same round (and its range), median p50 and p99, errors, and CPU time per request; checks the
+ *    targets at both levels (≥ half the ceiling's requests/s, p99 < 10 ms, no errors) and stops everything
+ *    it started. Ratios within a round cancel the slow drift of other load on a shared machine.
  *
- * The service runs start `--settle` seconds (default 35) after its load finished: loading leaves garbage that
- * V8 collects in one major GC about 30 s later (`scripts/startup.ts` measures that pause); the runs measure
- * the steady state.
+ * The services' runs start `--settle` seconds (default 35) after their load finished: loading leaves garbage
+ * that V8 collects in one major GC about 30 s later (`scripts/startup.ts` measures that pause); the runs
+ * measure the steady state.
  *
- *   deno task loadtest [--duration 10] [--connections 32] [--threads 2] [--points 1000000] [--settle 35]
- *                      [--client deno]
+ *   deno task loadtest [--rounds 3] [--duration 5] [--connections 32] [--threads 2] [--points 1000000]
+ *                      [--settle 35] [--client deno]
  *
  * @module
  */
