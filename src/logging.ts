@@ -8,35 +8,170 @@ import {
   type Config as LogTapeConfig,
   configure,
   getConfig,
-  getStreamSink,
-  jsonLinesFormatter,
+  type LogRecord,
+  type Sink,
+  type TextFormatter,
 } from "@logtape/logtape";
 import type { LogLevel } from "./config.ts";
 import { redactUserInfo } from "./core/redact.ts";
 
 /**
- * JSON lines to `stream` (stdout by default) at `level` and above. Lines are buffered (up to 256 records or
- * 100 ms) and written in batches: a write per line under load queues a promise per record faster than stdout
- * drains, which grows the heap and stalls requests in garbage collection. The buffer is flushed on shutdown
- * (LogTape's `dispose()`); a crash can lose at most the last 100 ms of lines.
+ * JSON lines to `stream` (stdout by default) at `level` and above, written in batches by
+ * {@linkcode getBatchedStreamSink} (flushed on shutdown by LogTape's `dispose()`; a crash can lose at most the
+ * last `flushIntervalMs` of lines).
  */
 export async function configureLogging(
   { level, stream = Deno.stdout.writable }: { level: LogLevel; stream?: WritableStream<Uint8Array> },
 ): Promise<void> {
-  const sink = getStreamSink(stream, {
-    // No line prints the user info of a URL (scheme://user:password@host), whoever logged it.
-    formatter: (record) => redactUserInfo(jsonLinesFormatter(record)),
-    nonBlocking: { bufferSize: 256, flushInterval: 100 },
-  });
   await configure({
     reset: true,
     contextLocalStorage: new AsyncLocalStorage(),
-    sinks: { out: sink },
+    sinks: { out: getBatchedStreamSink(stream, { formatter: redactingFormatter(getJsonLinesFormatter()) }) },
     loggers: [
       { category: ["coherence"], lowestLevel: level, sinks: ["out"] },
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["out"] },
     ],
   });
+}
+
+/** `format`, with the user info of any URL in the line (scheme://user:password@host) shown as `***`. */
+function redactingFormatter(format: TextFormatter): TextFormatter {
+  return (record) => redactUserInfo(format(record));
+}
+
+export interface BatchedStreamSinkOptions {
+  /** Turns a record into one line (with its newline). {@linkcode getJsonLinesFormatter}`()` by default. */
+  formatter?: TextFormatter;
+  /** Lines that start a write at once. */
+  batchLines?: number;
+  /** Longest a line waits for its batch, ms. */
+  flushIntervalMs?: number;
+  /**
+   * Lines held while a write is in flight before new ones are dropped (counted, and reported by a warning line
+   * in the next batch): bounds the memory a stalled stream can take.
+   */
+  maxPendingLines?: number;
+}
+
+/**
+ * A LogTape sink that formats each record at once and writes the lines to `stream` in batches: one string,
+ * one `TextEncoder` pass and one `write()` per batch, with at most one write in flight (lines arriving
+ * meanwhile join the next batch, so a slow stream gets fewer, larger writes). A batch is written when it
+ * holds `batchLines` lines or its first line is `flushIntervalMs` old. Disposing it (LogTape's `dispose()` or
+ * `reset()`) writes what is left and closes the stream.
+ *
+ * LogTape's own `getStreamSink(…, { nonBlocking })` buffers records but still encodes and writes them one by
+ * one, an async write per line, and drops the oldest when twice its buffer is waiting; at thousands of lines
+ * a second that write path was the largest cost of the access log.
+ */
+export function getBatchedStreamSink(
+  stream: WritableStream<Uint8Array>,
+  { formatter = getJsonLinesFormatter(), batchLines = 256, flushIntervalMs = 100, maxPendingLines = 65_536 }:
+    BatchedStreamSinkOptions = {},
+): Sink & AsyncDisposable {
+  const writer = stream.getWriter();
+  const encoder = new TextEncoder();
+  let pending = "";
+  let lines = 0;
+  let dropped = 0;
+  let writing: Promise<void> | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let disposed = false;
+
+  const schedule = () => {
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      write();
+    }, flushIntervalMs);
+  };
+  const write = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (writing !== null || (lines === 0 && dropped === 0)) return;
+    if (dropped > 0) pending += formatter(droppedRecord(dropped));
+    const bytes = encoder.encode(pending);
+    pending = "";
+    lines = 0;
+    dropped = 0;
+    writing = writer.write(bytes).catch(() => {}).then(() => {
+      writing = null;
+      if (lines >= batchLines || (disposed && lines > 0)) write();
+      else if (lines > 0) schedule();
+    });
+  };
+  const sink: Sink & AsyncDisposable = (record) => {
+    if (disposed) return;
+    if (lines >= maxPendingLines) {
+      dropped++;
+      return;
+    }
+    pending += formatter(record);
+    if (++lines >= batchLines) write();
+    else schedule();
+  };
+  sink[Symbol.asyncDispose] = async () => {
+    disposed = true;
+    write();
+    while (writing !== null) await writing;
+    await writer.close().catch(() => {});
+  };
+  return sink;
+}
+
+/** LogTape's level names in its JSON Lines format, as JSON strings. */
+const JSON_LEVELS: Record<LogRecord["level"], string> = {
+  trace: '"TRACE"',
+  debug: '"DEBUG"',
+  info: '"INFO"',
+  warning: '"WARN"',
+  error: '"ERROR"',
+  fatal: '"FATAL"',
+};
+
+/**
+ * LogTape's default JSON Lines format (`jsonLinesFormatter`), byte for byte:
+ * `{"@timestamp":…,"level":…,"message":…,"logger":…,"properties":{…}}` and a newline. Cheaper for the lines
+ * a busy service writes: one `JSON.stringify` of the properties rather than of the whole line, and the
+ * timestamp text and logger name reused from the previous line when they are the same (at thousands of lines
+ * a second most lines share their millisecond and their logger). Each formatter keeps its own last values.
+ */
+export function getJsonLinesFormatter(): TextFormatter {
+  let lastTimestamp = NaN;
+  let lastIso = "";
+  let lastCategory: readonly string[] | null = null;
+  let lastLogger = "";
+  return (record) => {
+    if (record.timestamp !== lastTimestamp) {
+      lastIso = JSON.stringify(new Date(record.timestamp).toISOString());
+      lastTimestamp = record.timestamp;
+    }
+    if (record.category !== lastCategory) {
+      lastLogger = JSON.stringify(record.category.join("."));
+      lastCategory = record.category;
+    }
+    const parts = record.message;
+    let message: unknown = parts[0];
+    for (let i = 1; i < parts.length; i++) {
+      message = `${message}${i & 1 ? JSON.stringify(parts[i]) : parts[i]}`;
+    }
+    const properties = JSON.stringify(record.properties);
+    return `{"@timestamp":${lastIso},"level":${JSON_LEVELS[record.level]},"message":${
+      JSON.stringify(message)
+    },"logger":${lastLogger}${properties === undefined ? "" : `,"properties":${properties}`}}\n`;
+  };
+}
+
+/** The warning line that stands for `count` dropped lines. */
+function droppedRecord(count: number): LogRecord {
+  const rawMessage = "Dropped {count} log lines: the log stream is slower than the lines arrive";
+  return {
+    category: ["logtape", "meta"],
+    level: "warning",
+    timestamp: Date.now(),
+    rawMessage,
+    message: ["Dropped ", count, " log lines: the log stream is slower than the lines arrive"],
+    properties: { count },
+  };
 }
 
 /**
