@@ -33,6 +33,14 @@ export const BoundarySchema = z.object({
   text: z.string(),
 }).openapi("Boundary") satisfies z.ZodType<Boundary>;
 
+/**
+ * `schema` or `null`, published as `anyOf: [{$ref}, {type: "null"}]`. (`.nullable()` on a registered schema
+ * comes out as `allOf: [{$ref}, {type: ["object", "null"]}]`, which no null satisfies.)
+ */
+function orNull<T extends z.ZodType>(schema: T) {
+  return z.union([schema, z.null()]);
+}
+
 export const ExplainSchema = z.object({
   formula: z.object({ mean: z.string(), stdev: z.string(), volatilityIndex: z.string() }),
   thresholds: ThresholdsSchema,
@@ -44,7 +52,7 @@ export const ExplainSchema = z.object({
     text: z.string(),
   }) satisfies z.ZodType<RiskDecision>,
   boundaries: z.array(BoundarySchema),
-  nearestBoundary: BoundarySchema.nullable(),
+  nearestBoundary: orNull(BoundarySchema),
   window: z.object({
     interval: z.string().openapi({ example: "(2025-10-29T16:43:00Z, 2025-10-29T17:43:00Z]" }),
     oldestPoint: z.string().nullable(),
@@ -57,7 +65,11 @@ export const WarningSchema = z.object({
   message: z.string(),
 }).openapi("Warning") satisfies z.ZodType<DataWarning>;
 
-const Timestamp = z.string().openapi({ example: "2025-10-29T17:43:00Z", description: "RFC 3339, UTC" });
+const Timestamp = z.string().openapi({
+  example: "2025-10-29T17:43:00Z",
+  format: "date-time",
+  description: "RFC 3339, UTC",
+});
 
 export const MetricsResponseSchema = z.object({
   signal: z.string().openapi({
@@ -186,7 +198,7 @@ export const StatusSchema = z.object({
   uptimeSec: z.number().nonnegative(),
   startedAt: Timestamp,
   source: z.object({ kind: z.enum(SOURCE_KINDS), location: z.string(), replay: z.boolean() }),
-  lastIngest: IngestCycleSchema.nullable(),
+  lastIngest: orNull(IngestCycleSchema),
   lastSuccessfulIngestAt: Timestamp.nullable(),
   recentIngests: z.array(IngestCycleSchema),
   windows: z.array(z.object({ window: z.string(), windowSec: z.number().int().positive() })),
