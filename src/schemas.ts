@@ -121,9 +121,11 @@ export const SignalsResponseSchema = z.object({
 export const SeriesResponseSchema = z.object({
   signal: z.string(),
   windowSec: z.number().int().positive(),
-  stepSec: z.number().positive(),
-  from: Timestamp,
-  to: Timestamp,
+  stepSec: z.number().int().positive().openapi({
+    description: "Seconds between window ends: ⌊(to − from) / (points − 1)⌋ of the request, at least 1",
+  }),
+  from: Timestamp.openapi({ description: "The oldest window end (the first point's timestamp)" }),
+  to: Timestamp.openapi({ description: "The newest window end (the last point's timestamp)" }),
   thresholds: ThresholdsSchema,
   points: z.array(z.object({
     timestamp: Timestamp.openapi({
