@@ -2,7 +2,14 @@
  * The API's response schemas: the single source of truth for types, the contract tests and /openapi.json.
  */
 import { z } from "@hono/zod-openapi";
-import type { Boundary, RiskDecision, Thresholds } from "./core/risk.ts";
+import type {
+  Boundary,
+  EffectiveBoundaries,
+  EffectiveBoundary,
+  NearestBoundary,
+  RiskDecision,
+  Thresholds,
+} from "./core/risk.ts";
 import type { DataWarning } from "./core/warnings.ts";
 import {
   POOLED_SIGNAL,
@@ -33,6 +40,44 @@ export const BoundarySchema = z.object({
   text: z.string(),
 }).openapi("Boundary") satisfies z.ZodType<Boundary>;
 
+const BoundaryRuleSchema = z.enum(["mean", "volatility"]).openapi({
+  description:
+    "The rule that sets the boundary: the mean cut-off, or the volatility cut-off as a mean (σ / cut-off)",
+});
+
+export const EffectiveBoundarySchema = z.object({
+  mean: z.number().openapi({
+    description: "The mean at which the level changes: max(mean cut-off, σ / volatility cut-off)",
+  }),
+  rule: BoundaryRuleSchema,
+  threshold: z.number().openapi({ description: "That rule's configured cut-off" }),
+}).openapi("EffectiveBoundary") satisfies z.ZodType<EffectiveBoundary>;
+
+export const EffectiveBoundariesSchema = z.object({
+  high: EffectiveBoundarySchema.openapi({ description: "H: a mean below it is high risk" }),
+  medium: EffectiveBoundarySchema.openapi({
+    description: "M: a mean at or above H and below it is medium; at or above it, low",
+  }),
+  stdev: z.number().nullable().openapi({
+    description: "The σ held fixed; null with one point (mean cut-offs only)",
+  }),
+}).openapi("EffectiveBoundaries") satisfies z.ZodType<EffectiveBoundaries>;
+
+export const NearestBoundarySchema = z.object({
+  boundary: z.enum(["high", "medium"]).openapi({ description: "H (high | medium) or M (medium | low)" }),
+  rule: BoundaryRuleSchema,
+  threshold: z.number(),
+  stdev: z.number().nullable(),
+  value: z.number().openapi({ description: "The current mean" }),
+  changesAt: z.number().openapi({ description: "The mean at which the level changes, σ fixed" }),
+  direction: z.enum(["rise", "fall"]),
+  distance: z.number().nonnegative(),
+  from: RiskLevelSchema,
+  to: RiskLevelSchema,
+  withinScale: z.boolean().openapi({ description: "False when changesAt is above 100 (out of reach)" }),
+  text: z.string(),
+}).openapi("NearestBoundary") satisfies z.ZodType<NearestBoundary>;
+
 /**
  * `schema` or `null`, published as `anyOf: [{$ref}, {type: "null"}]`. (`.nullable()` on a registered schema
  * comes out as `allOf: [{$ref}, {type: ["object", "null"]}]`, which no null satisfies.)
@@ -51,8 +96,12 @@ export const ExplainSchema = z.object({
     matched: z.array(z.string()),
     text: z.string(),
   }) satisfies z.ZodType<RiskDecision>,
-  boundaries: z.array(BoundarySchema),
-  nearestBoundary: orNull(BoundarySchema),
+  boundaries: z.array(BoundarySchema).openapi({
+    description:
+      "Distance from the mean and volatility index to each raw cut-off (one may not change the level)",
+  }),
+  effectiveBoundaries: orNull(EffectiveBoundariesSchema),
+  nearestBoundary: orNull(NearestBoundarySchema),
   window: z.object({
     interval: z.string().openapi({ example: "(2025-10-29T16:43:00Z, 2025-10-29T17:43:00Z]" }),
     oldestPoint: z.string().nullable(),
