@@ -8,7 +8,8 @@ import denoJson from "../../deno.json" with { type: "json" };
 import { testApp } from "../helpers.ts";
 
 const REDOCLY = denoJson.imports["@redocly/cli"];
-const CONFIG = new URL("../../redocly.yaml", import.meta.url).pathname;
+const ROOT = new URL("../..", import.meta.url).pathname;
+const CONFIG = join(ROOT, "redocly.yaml");
 
 async function lint(env: Record<string, string>) {
   const { app } = testApp({ env });
@@ -19,8 +20,20 @@ async function lint(env: Record<string, string>) {
     const file = join(dir, "openapi.json");
     await Deno.writeTextFile(file, JSON.stringify(document));
     const { stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", REDOCLY, "lint", `--config=${CONFIG}`, "--format=json", file],
-      cwd: dir,
+      // From the project root with --frozen: the CLI resolves through deno.json, deno.lock and node_modules
+      // (what `deno install --frozen` put there), and --cached-only: never the network.
+      args: [
+        "run",
+        "--allow-all",
+        "--frozen",
+        "--cached-only",
+        REDOCLY,
+        "lint",
+        `--config=${CONFIG}`,
+        "--format=json",
+        file,
+      ],
+      cwd: ROOT,
       env: { REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true", NO_COLOR: "1" },
       stdout: "piped",
       stderr: "piped",
