@@ -2,7 +2,14 @@
  * The API's response schemas: the single source of truth for types, the contract tests and /openapi.json.
  */
 import { z } from "@hono/zod-openapi";
-import type { Boundary, RiskDecision, Thresholds } from "./core/risk.ts";
+import type {
+  Boundary,
+  EffectiveBoundaries,
+  EffectiveBoundary,
+  NearestBoundary,
+  RiskDecision,
+  Thresholds,
+} from "./core/risk.ts";
 import type { DataWarning } from "./core/warnings.ts";
 import {
   POOLED_SIGNAL,
@@ -33,6 +40,52 @@ export const BoundarySchema = z.object({
   text: z.string(),
 }).openapi("Boundary") satisfies z.ZodType<Boundary>;
 
+const BoundaryRuleSchema = z.enum(["mean", "volatility"]).openapi({
+  description:
+    "The rule that sets the boundary: the mean cut-off, or the volatility cut-off as a mean (σ / cut-off)",
+});
+
+export const EffectiveBoundarySchema = z.object({
+  mean: z.number().openapi({
+    description: "The mean at which the level changes: max(mean cut-off, σ / volatility cut-off)",
+  }),
+  rule: BoundaryRuleSchema,
+  threshold: z.number().openapi({ description: "That rule's configured cut-off" }),
+}).openapi("EffectiveBoundary") satisfies z.ZodType<EffectiveBoundary>;
+
+export const EffectiveBoundariesSchema = z.object({
+  high: EffectiveBoundarySchema.openapi({ description: "H: a mean below it is high risk" }),
+  medium: EffectiveBoundarySchema.openapi({
+    description: "M: a mean at or above H and below it is medium; at or above it, low",
+  }),
+  stdev: z.number().nullable().openapi({
+    description: "The σ held fixed; null with one point (mean cut-offs only)",
+  }),
+}).openapi("EffectiveBoundaries") satisfies z.ZodType<EffectiveBoundaries>;
+
+export const NearestBoundarySchema = z.object({
+  boundary: z.enum(["high", "medium"]).openapi({ description: "H (high | medium) or M (medium | low)" }),
+  rule: BoundaryRuleSchema,
+  threshold: z.number(),
+  stdev: z.number().nullable(),
+  value: z.number().openapi({ description: "The current mean" }),
+  changesAt: z.number().openapi({ description: "The mean at which the level changes, σ fixed" }),
+  direction: z.enum(["rise", "fall"]),
+  distance: z.number().nonnegative(),
+  from: RiskLevelSchema,
+  to: RiskLevelSchema,
+  withinScale: z.boolean().openapi({ description: "False when changesAt is above 100 (out of reach)" }),
+  text: z.string(),
+}).openapi("NearestBoundary") satisfies z.ZodType<NearestBoundary>;
+
+/**
+ * `schema` or `null`, published as `anyOf: [{$ref}, {type: "null"}]`. (`.nullable()` on a registered schema
+ * comes out as `allOf: [{$ref}, {type: ["object", "null"]}]`, which no null satisfies.)
+ */
+function orNull<T extends z.ZodType>(schema: T) {
+  return z.union([schema, z.null()]);
+}
+
 export const ExplainSchema = z.object({
   formula: z.object({ mean: z.string(), stdev: z.string(), volatilityIndex: z.string() }),
   thresholds: ThresholdsSchema,
@@ -43,8 +96,12 @@ export const ExplainSchema = z.object({
     matched: z.array(z.string()),
     text: z.string(),
   }) satisfies z.ZodType<RiskDecision>,
-  boundaries: z.array(BoundarySchema),
-  nearestBoundary: BoundarySchema.nullable(),
+  boundaries: z.array(BoundarySchema).openapi({
+    description:
+      "Distance from the mean and volatility index to each raw cut-off (one may not change the level)",
+  }),
+  effectiveBoundaries: orNull(EffectiveBoundariesSchema),
+  nearestBoundary: orNull(NearestBoundarySchema),
   window: z.object({
     interval: z.string().openapi({ example: "(2025-10-29T16:43:00Z, 2025-10-29T17:43:00Z]" }),
     oldestPoint: z.string().nullable(),
@@ -57,7 +114,11 @@ export const WarningSchema = z.object({
   message: z.string(),
 }).openapi("Warning") satisfies z.ZodType<DataWarning>;
 
-const Timestamp = z.string().openapi({ example: "2025-10-29T17:43:00Z", description: "RFC 3339, UTC" });
+const Timestamp = z.string().openapi({
+  example: "2025-10-29T17:43:00Z",
+  format: "date-time",
+  description: "RFC 3339, UTC",
+});
 
 export const MetricsResponseSchema = z.object({
   signal: z.string().openapi({
@@ -109,9 +170,11 @@ export const SignalsResponseSchema = z.object({
 export const SeriesResponseSchema = z.object({
   signal: z.string(),
   windowSec: z.number().int().positive(),
-  stepSec: z.number().positive(),
-  from: Timestamp,
-  to: Timestamp,
+  stepSec: z.number().int().positive().openapi({
+    description: "Seconds between window ends: ⌊(to − from) / (points − 1)⌋ of the request, at least 1",
+  }),
+  from: Timestamp.openapi({ description: "The oldest window end (the first point's timestamp)" }),
+  to: Timestamp.openapi({ description: "The newest window end (the last point's timestamp)" }),
   thresholds: ThresholdsSchema,
   points: z.array(z.object({
     timestamp: Timestamp.openapi({
@@ -190,7 +253,7 @@ export const StatusSchema = z.object({
   uptimeSec: z.number().nonnegative(),
   startedAt: Timestamp,
   source: z.object({ kind: z.enum(SOURCE_KINDS), location: z.string(), replay: z.boolean() }),
-  lastIngest: IngestCycleSchema.nullable(),
+  lastIngest: orNull(IngestCycleSchema),
   lastSuccessfulIngestAt: Timestamp.nullable(),
   recentIngests: z.array(IngestCycleSchema),
   windows: z.array(z.object({ window: z.string(), windowSec: z.number().int().positive() })),

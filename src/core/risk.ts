@@ -53,14 +53,62 @@ export interface Boundary {
   text: string;
 }
 
+/** Which rule sets an effective boundary: the mean cut-off, or the volatility cut-off turned into a mean. */
+export type BoundaryRule = "mean" | "volatility";
+
+/** One effective boundary on the mean (σ fixed): H (below it: high) or M (below it: at best medium). */
+export interface EffectiveBoundary {
+  /** The mean at which the level changes: max(mean cut-off, σ / volatility cut-off). */
+  mean: number;
+  /** The rule that sets it (`mean` on a tie). */
+  rule: BoundaryRule;
+  /** That rule's configured cut-off: a mean (60, 80) or a volatility index (0.25, 0.10). */
+  threshold: number;
+}
+
+/** H and M of the SPEC ("Risk as a function of the mean"), for one window's σ. */
+export interface EffectiveBoundaries {
+  high: EffectiveBoundary;
+  medium: EffectiveBoundary;
+  /** The σ held fixed; null with one point, when only the mean cut-offs apply. */
+  stdev: number | null;
+}
+
+/** The boundary the current mean would have to cross, σ fixed, for the level to change. */
+export interface NearestBoundary {
+  /** Which effective boundary: `high` is H (high | medium), `medium` is M (medium | low). */
+  boundary: "high" | "medium";
+  rule: BoundaryRule;
+  /** The rule's configured cut-off (mean or volatility index). */
+  threshold: number;
+  stdev: number | null;
+  /** The current mean. */
+  value: number;
+  /** The mean at which the level changes (H or M). */
+  changesAt: number;
+  /** `rise` to reach `changesAt`, or `fall` below it. */
+  direction: "rise" | "fall";
+  /** |changesAt − value|, unrounded. */
+  distance: number;
+  from: RiskLevel;
+  /** The level once the boundary is crossed (σ fixed). */
+  to: RiskLevel;
+  /** False when `changesAt` is above 100: out of reach on the 0–100 score scale with this spread. */
+  withinScale: boolean;
+  text: string;
+}
+
 export interface Explanation {
   formula: { mean: string; stdev: string; volatilityIndex: string };
   thresholds: Thresholds;
   rules: { high: string; medium: string; low: string };
   rule: RiskDecision;
-  /** Distance from each known metric to each cut-off, nearest first. */
+  /** Distance from each known metric to each raw cut-off, nearest first (a cut-off here may not matter). */
   boundaries: Boundary[];
-  nearestBoundary: Boundary | null;
+  /** H and M for this σ; null with no points. */
+  effectiveBoundaries: EffectiveBoundaries | null;
+  /** The effective boundary that would change the level; null with no points. */
+  nearestBoundary: NearestBoundary | null;
 }
 
 export const FORMULA = Object.freeze({
@@ -216,15 +264,104 @@ function boundary(
   return { metric, value, cutoff, threshold, distance, relativeDistance, side, text };
 }
 
+/**
+ * H and M (SPEC, "Risk as a function of the mean"): with σ fixed, for μ > 0 the rules reduce to cut-offs on the
+ * mean — high ⇔ μ < H = max(highMean, σ / highVolatility), medium ⇔ H ≤ μ < M = max(mediumMean,
+ * σ / mediumVolatility), low ⇔ μ ≥ M. With one point (σ unknown) only the mean cut-offs apply; with no points
+ * there is nothing to fix σ from (null).
+ */
+export function effectiveBoundaries(
+  summary: Pick<Summary, "n" | "stdev">,
+  t: Thresholds = DEFAULT_THRESHOLDS,
+): EffectiveBoundaries | null {
+  if (summary.n === 0) return null;
+  const stdev = summary.n >= 2 ? summary.stdev : null;
+  const one = (meanCutoff: number, volatilityCutoff: number): EffectiveBoundary => {
+    const byVolatility = stdev === null ? -Infinity : stdev / volatilityCutoff;
+    return byVolatility > meanCutoff
+      ? { mean: byVolatility, rule: "volatility", threshold: volatilityCutoff }
+      : { mean: meanCutoff, rule: "mean", threshold: meanCutoff };
+  };
+  return {
+    high: one(t.highMeanBelow, t.highVolatilityAbove),
+    medium: one(t.mediumMeanBelow, t.mediumVolatilityAbove),
+    stdev,
+  };
+}
+
+/** The level of a mean against H and M (σ fixed); `unknown` above M when σ is unknown (one point). */
+function levelAt(mean: number, b: EffectiveBoundaries): RiskLevel {
+  if (mean < b.high.mean) return "high";
+  if (mean < b.medium.mean) return "medium";
+  return b.stdev === null ? "unknown" : "low";
+}
+
+/**
+ * The effective boundary the mean would cross to change level, σ fixed: H when high (rise), M when low or
+ * unknown above M (fall), and the nearer of H (fall) and M (rise) when medium (a tie names the fall). Null with
+ * no points.
+ */
+export function nearestBoundary(
+  summary: Summary,
+  t: Thresholds = DEFAULT_THRESHOLDS,
+  decision: RiskDecision = classifyRisk(summary, t),
+): NearestBoundary | null {
+  const b = effectiveBoundaries(summary, t);
+  const mean = summary.mean;
+  if (b === null || mean === null) return null;
+  // The level as classified (not re-derived from H and M), so the sentence never contradicts the rule at a tie.
+  const level = decision.level;
+  let boundary: "high" | "medium";
+  let direction: "rise" | "fall";
+  if (level === "high") [boundary, direction] = ["high", "rise"];
+  else if (level !== "medium") [boundary, direction] = ["medium", "fall"];
+  else if (mean - b.high.mean <= b.medium.mean - mean) [boundary, direction] = ["high", "fall"];
+  else [boundary, direction] = ["medium", "rise"];
+  const { mean: changesAt, rule, threshold } = b[boundary];
+  const distance = Math.abs(changesAt - mean);
+  const to = direction === "rise" ? levelAt(changesAt, b) : boundary === "high" ? "high" : "medium";
+  const withinScale = changesAt <= 100;
+  const why = decision.level === "unknown"
+    ? `the level is ${decision.text}`
+    : `the level is ${decision.level} because ${decision.matched.join(" and ")}`;
+  const sigma = b.stdev === null
+    ? "with no σ (one point: only the mean cut-offs apply)"
+    : `with σ ${fmt(b.stdev)}`;
+  const setBy = rule === "volatility"
+    ? `the volatility rule: σ ${fmt(b.stdev ?? 0)} / ${threshold} = ${fmt(changesAt)}`
+    : `the mean cut-off ${threshold}`;
+  const move = direction === "rise"
+    ? `the mean would have to rise ${fmt(distance)} to ${
+      fmt(changesAt)
+    } (${setBy}) for the level to become ${to}`
+    : `a fall of ${fmt(distance)} to below ${fmt(changesAt)} (${setBy}) would make the level ${to}`;
+  const reach = withinScale ? "" : " — above 100, out of reach on the 0–100 score scale with this spread";
+  return {
+    boundary,
+    rule,
+    threshold,
+    stdev: b.stdev,
+    value: mean,
+    changesAt,
+    direction,
+    distance,
+    from: decision.level,
+    to,
+    withinScale,
+    text: `${why}; ${sigma} ${move}${reach}`,
+  };
+}
+
 /** The whole `explain` object of a metrics response. */
 export function explain(summary: Summary, t: Thresholds = DEFAULT_THRESHOLDS): Explanation {
-  const all = boundaries(summary, t);
+  const rule = classifyRisk(summary, t);
   return {
     formula: { ...FORMULA },
     thresholds: { ...t },
     rules: ruleTexts(t),
-    rule: classifyRisk(summary, t),
-    boundaries: all,
-    nearestBoundary: all[0] ?? null,
+    rule,
+    boundaries: boundaries(summary, t),
+    effectiveBoundaries: effectiveBoundaries(summary, t),
+    nearestBoundary: nearestBoundary(summary, t, rule),
   };
 }

@@ -26,6 +26,31 @@ export interface SeriesOptions {
   thresholds: Thresholds;
 }
 
+/** The window ends of a series: `points` whole-second ends, evenly spaced, the newest at `toMs`. */
+export interface SeriesGrid {
+  /** Oldest end, epoch ms (whole seconds). */
+  fromMs: number;
+  /** Newest end, epoch ms: the requested `to` truncated to the whole second. */
+  toMs: number;
+  /** Spacing, ms: a whole number of seconds, at least 1 s. */
+  stepMs: number;
+  points: number;
+}
+
+/**
+ * Exactly `points` (≥ 2) window ends between `fromMs` and `toMs`, in whole seconds and evenly spaced:
+ * the newest end is `toMs` truncated to the second, the step is ⌊(to − from) / (points − 1)⌋ whole seconds
+ * (from rounded up to the second) and at least 1 s, and the oldest end is `to − (points − 1) · step`. When the
+ * span is not a multiple of `points − 1` seconds, the series starts less than `points − 1` seconds after
+ * `from`; when it is shorter than `points − 1` seconds, the 1 s step makes the series start before `from`.
+ */
+export function seriesGrid(fromMs: number, toMs: number, points: number): SeriesGrid {
+  const to = Math.floor(toMs / 1000);
+  const from = Math.ceil(fromMs / 1000);
+  const stepSec = Math.max(1, Math.floor(Math.max(0, to - from) / (points - 1)));
+  return { fromMs: (to - (points - 1) * stepSec) * 1000, toMs: to * 1000, stepMs: stepSec * 1000, points };
+}
+
 /** Metrics at end times toMs, toMs − step, … down to fromMs (returned oldest first). */
 export function rollingSeries(store: PointStore, options: SeriesOptions): SeriesPoint[] {
   const { signal, windowSec, fromMs, toMs, stepMs, thresholds } = options;

@@ -18,7 +18,7 @@ import type { StoreRegistry } from "../persistence/registry.ts";
 import type { PersistenceStatus } from "../persistence/snapshotter.ts";
 import { requestLimits, requestLog, responseHeaders } from "./middleware.ts";
 import { authRoutes, tokenAuth } from "./auth.ts";
-import { invalidQueryHook, notFound, onError } from "./errors.ts";
+import { invalidQueryHook, notFound, notFoundOrNotAllowed, onError } from "./errors.ts";
 import type { AppEnv } from "./env.ts";
 import type { ServiceMetrics } from "./prometheus.ts";
 import { metricsRoutes } from "./metrics_routes.ts";
@@ -95,7 +95,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerPlainRoutes(app, config);
   app.route("/", pageRoutes(deps, { api }));
 
-  app.notFound(notFound);
+  // A known path with a method it does not answer is a 405 with `Allow`; an unknown path a 404.
+  app.notFound(notFoundOrNotAllowed(() => app.routes));
   app.onError(onError);
   return app;
 }

@@ -5,7 +5,7 @@ import type { Context, TypedResponse } from "hono";
 import { buildReport, toRfc3339 } from "../core/report.ts";
 import { parseWindow } from "../core/window.ts";
 import { parseTimestamp } from "../core/time.ts";
-import { rollingSeries } from "../core/series.ts";
+import { rollingSeries, seriesGrid } from "../core/series.ts";
 import {
   type MetricsResponse,
   MetricsResponseSchema,
@@ -76,12 +76,13 @@ export const SeriesQuerySchema = MetricsQuerySchema.extend({
       "First window end, RFC 3339 or epoch (default: to − 24h, or the start of held data if later)",
   }),
   to: z.string().max(64, { error: "at most 64 characters" }).optional().openapi({
-    description: "Last window end (default: now)",
+    description: "Last window end, truncated to the whole second (default: now, truncated)",
   }),
   points: z.string().regex(/^\d{1,4}$/, { error: "expected a whole number from 2 to 1000" }).optional()
     .openapi({
       example: "120",
-      description: "Number of evenly spaced window ends (2 to 1000, default 120)",
+      description: "Number of window ends (2 to 1000, default 120): exactly this many, whole seconds, " +
+        "evenly spaced by ⌊(to − from) / (points − 1)⌋ seconds (at least 1 s), the newest at `to`",
     }),
 }).omit({ end: true });
 
@@ -248,6 +249,7 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
       ? config.windows[0]
       : parseWindow(query.window, { maxSec: config.maxWindowSec });
     const only = requestedSignal(store, query.signal);
+    // `seriesGrid` truncates `to` (default: the request time) to the whole second, like `end` everywhere.
     const toMs = query.to === undefined ? now() : parseEnd(query.to, "to");
     // A loop, not Math.min(...list): spreading one argument per signal overflows the stack at ~150,000 signals.
     const heldFrom = store.signals().reduce(
@@ -255,7 +257,8 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
       Infinity,
     );
     const fromMs = query.from === undefined
-      ? Math.max(toMs - 86_400_000, Number.isFinite(heldFrom) ? heldFrom : toMs)
+      // Held data starting after `to` (a `to` before the data) leaves the default span empty, not inverted.
+      ? Math.min(toMs, Math.max(toMs - 86_400_000, Number.isFinite(heldFrom) ? heldFrom : toMs))
       : parseEnd(query.from, "from");
     if (fromMs > toMs) {
       throw new ProblemError(
@@ -270,13 +273,13 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
         `Query parameter "points" is not valid: expected 2 to 1000, got ${count}`,
       );
     }
-    const stepMs = Math.max(1, (toMs - fromMs) / (count - 1));
+    const grid = seriesGrid(fromMs, toMs, count);
     const points = rollingSeries(store, {
       signal: only,
       windowSec,
-      fromMs,
-      toMs,
-      stepMs,
+      fromMs: grid.fromMs,
+      toMs: grid.toMs,
+      stepMs: grid.stepMs,
       thresholds: config.thresholds,
     }).map((p) => ({
       timestamp: toRfc3339(p.endMs),
@@ -289,9 +292,9 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
     return c.json({
       signal: only ?? POOLED_SIGNAL,
       windowSec,
-      stepSec: stepMs / 1000,
-      from: toRfc3339(fromMs),
-      to: toRfc3339(toMs),
+      stepSec: grid.stepMs / 1000,
+      from: toRfc3339(grid.fromMs),
+      to: toRfc3339(grid.toMs),
       thresholds: config.thresholds,
       points,
     }, 200);

@@ -36,6 +36,70 @@ function exceptionHeaders(error: HTTPException): Record<string, string> {
   return headers;
 }
 
+/** A route as Hono lists it (`app.routes`): middleware has method `ALL`. */
+export interface RouteEntry {
+  method: string;
+  path: string;
+}
+
+const METHOD_ORDER = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/** A Hono route path (`/static/:name`, `/docs/*`) as a regular expression over request paths. */
+function routePattern(path: string): RegExp {
+  const source = path.split("/").map((part) =>
+    part === "*" ? ".*" : part.startsWith(":") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+  ).join("/");
+  return new RegExp(`^${source}/?$`);
+}
+
+/**
+ * The methods each request path answers, from the app's routes (middleware excluded); a route that answers
+ * GET also answers HEAD. Read from `routes()` on first use, once every route is registered.
+ */
+export function allowedMethods(routes: () => readonly RouteEntry[]): (path: string) => string[] {
+  let table: { pattern: RegExp; methods: Set<string> }[] | undefined;
+  return (path) => {
+    table ??= Object.values(
+      routes().filter((r) => r.method !== "ALL").reduce<
+        Record<string, { pattern: RegExp; methods: Set<string> }>
+      >(
+        (byPath, r) => {
+          const entry = byPath[r.path] ??= { pattern: routePattern(r.path), methods: new Set() };
+          entry.methods.add(r.method);
+          if (r.method === "GET") entry.methods.add("HEAD");
+          return byPath;
+        },
+        {},
+      ),
+    );
+    const methods = new Set<string>();
+    for (const { pattern, methods: answered } of table) {
+      if (pattern.test(path)) answered.forEach((m) => methods.add(m));
+    }
+    return METHOD_ORDER.filter((m) => methods.has(m));
+  };
+}
+
+/**
+ * The app's not-found handler: a path some route answers with other methods is a 405 `method-not-allowed`
+ * with an `Allow` header listing them; any other path is a 404 `not-found`.
+ */
+export function notFoundOrNotAllowed(routes: () => readonly RouteEntry[]) {
+  const allowed = allowedMethods(routes);
+  return (c: Context<AppEnv>): Response => {
+    const methods = allowed(c.req.path);
+    if (methods.length === 0 || methods.includes(c.req.method)) return notFound(c);
+    const allow = methods.join(", ");
+    return problemResponse(
+      c,
+      problemBody("method-not-allowed", `${c.req.path} answers ${allow}, not ${c.req.method}`, {
+        requestId: c.get("requestId"),
+      }),
+      { Allow: allow },
+    );
+  };
+}
+
 export function notFound(c: Context<AppEnv>): Response {
   return problemResponse(
     c,

@@ -15,6 +15,8 @@ import { isPublicPath, SESSION_COOKIE } from "./auth.ts";
 import { DOCS_ASSETS } from "./docs_routes.ts";
 import type { AppEnv } from "./env.ts";
 import { MAX_BODY_BYTES, MAX_URL_LENGTH } from "./middleware.ts";
+import { EXAMPLE_REQUEST_ID, responseExamples } from "./openapi_examples.ts";
+import { problemBody, type ProblemKind } from "./problem.ts";
 
 type Api = OpenAPIHono<AppEnv>;
 export type OpenApiDocument = ReturnType<Api["getOpenAPI31Document"]>;
@@ -152,9 +154,43 @@ export function registerPlainRoutes(api: Api, config: Pick<Config, "apiToken">):
   }
 }
 
+/** The document's tags: one per area, in the order Swagger UI shows them. */
+export const TAGS = [
+  { name: "system", description: "Liveness and the service's own status" },
+  { name: "metrics", description: "Window metrics, forecast, series and the known signals" },
+  { name: "history", description: "Persisted metric snapshots" },
+  { name: "monitoring", description: "Prometheus exposition" },
+  { name: "docs", description: "This document and its interactive reference" },
+  { name: "page", description: "The verification page and its assets" },
+  { name: "auth", description: "Browser sign-in with API_TOKEN (only when API_TOKEN is set)" },
+] as const;
+type Tag = (typeof TAGS)[number]["name"];
+
+/** `operationId` and tag of every operation, by `<method> <path>`; the document refuses an operation not here. */
+export const OPERATIONS: Readonly<Record<string, { operationId: string; tag: Tag }>> = Object.freeze({
+  "get /health": { operationId: "getHealth", tag: "system" },
+  "get /status": { operationId: "getStatus", tag: "system" },
+  "get /coherence/metrics": { operationId: "getMetrics", tag: "metrics" },
+  "get /coherence/predict": { operationId: "getPrediction", tag: "metrics" },
+  "get /coherence/series": { operationId: "getSeries", tag: "metrics" },
+  "get /coherence/signals": { operationId: "listSignals", tag: "metrics" },
+  "get /coherence/history": { operationId: "getHistory", tag: "history" },
+  "get /metrics": { operationId: "getPrometheusMetrics", tag: "monitoring" },
+  "get /openapi.json": { operationId: "getOpenApiDocument", tag: "docs" },
+  "get /docs": { operationId: "getApiReference", tag: "docs" },
+  "get /docs/assets/{name}": { operationId: "getApiReferenceAsset", tag: "docs" },
+  "get /": { operationId: "getPage", tag: "page" },
+  "get /static/{name}": { operationId: "getPageAsset", tag: "page" },
+  "head /static/{name}": { operationId: "headPageAsset", tag: "page" },
+  "post /auth/login": { operationId: "signIn", tag: "auth" },
+  "post /auth/logout": { operationId: "signOut", tag: "auth" },
+});
+
 /**
- * The OpenAPI 3.1 document of `api` as configured: every operation also documents the 413 and 414 problems,
- * the `X-Request-ID` request and response header, and — when `API_TOKEN` is set — the bearer scheme and 401.
+ * The OpenAPI 3.1 document of `api` as configured: every operation has its `operationId`, tag and examples,
+ * and also documents the 413 and 414 problems and the `X-Request-ID` request and response header. With
+ * `API_TOKEN` the bearer scheme applies to the whole document (and 401 to each protected operation) while
+ * `/health`, sign-in and `/static/*` say `security: []`; without it the document's `security` is empty.
  */
 export function openApiDocument(api: Api, config: Config): OpenApiDocument {
   const document = api.getOpenAPI31Document({
@@ -164,7 +200,11 @@ export function openApiDocument(api: Api, config: Config): OpenApiDocument {
       version: config.engineVersion,
       description: "Rolling-window coherence metrics (mean, stdev, volatilityIndex, drift risk) with their " +
         "inputs, formulas, thresholds and the rule that fired. Errors are application/problem+json (RFC 9457).",
+      license: { name: "Proprietary", url: "https://coherence-engine.dev/license" },
     },
+    servers: [{ url: "/", description: "This service (paths are relative to where it is served)" }],
+    tags: TAGS.filter((tag) => tag.name !== "auth" || config.apiToken).map((tag) => ({ ...tag })),
+    security: config.apiToken ? [{ bearerAuth: [] }, { sessionCookie: [] }] : [],
   });
   const components = document.components ??= {};
   components.schemas ??= {};
@@ -198,39 +238,66 @@ export function openApiDocument(api: Api, config: Config): OpenApiDocument {
       },
     };
   }
-  const problem = (description: string) => ({
+  const examples = responseExamples(config);
+  const problem = (description: string, kind: ProblemKind, detail: string) => ({
     description,
-    content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+    content: {
+      "application/problem+json": {
+        schema: { $ref: "#/components/schemas/Problem" },
+        example: problemBody(kind, detail, { requestId: EXAMPLE_REQUEST_ID }),
+      },
+    },
   });
   for (const [path, item] of Object.entries(document.paths ?? {})) {
     for (const method of ["get", "head", "post", "put", "patch", "delete", "options"] as const) {
       const operation = item[method];
       if (operation === undefined) continue;
+      const known = OPERATIONS[`${method} ${path}`];
+      if (known === undefined) throw new Error(`Cannot document ${method} ${path}: it has no operationId`);
+      operation.operationId = known.operationId;
+      operation.tags = [known.tag];
       operation.parameters = [...(operation.parameters ?? []), {
         $ref: "#/components/parameters/X-Request-ID",
       }];
       const responses = operation.responses ??= {};
       responses["413"] ??= problem(
         `Payload too large: bodies over ${MAX_BODY_BYTES} bytes (or chunked) are refused; the API reads none`,
+        "payload-too-large",
+        `Request bodies are limited to ${MAX_BODY_BYTES} bytes (this API reads none)`,
       );
-      responses["414"] ??= problem(`URI too long: URLs over ${MAX_URL_LENGTH} characters are refused`);
-      if (config.apiToken && !isPublicPath(path)) {
-        operation.security = [{ bearerAuth: [] }, { sessionCookie: [] }];
+      responses["414"] ??= problem(
+        `URI too long: URLs over ${MAX_URL_LENGTH} characters are refused`,
+        "uri-too-long",
+        `The request URL is 5000 characters; at most ${MAX_URL_LENGTH} are accepted`,
+      );
+      if (config.apiToken && isPublicPath(path)) {
+        operation.security = [];
+      } else if (config.apiToken) {
         const unauthorized = problem(
           "Missing or wrong `Authorization: Bearer <API_TOKEN>` (or session cookie)",
+          "unauthorized",
+          "This service requires Authorization: Bearer <API_TOKEN>",
         );
         if (method === "get" && !path.startsWith("/coherence/")) {
           // A browser (Accept: text/html) gets the sign-in page instead.
-          Object.assign(unauthorized.content, { "text/html": { schema: { type: "string" } } });
+          Object.assign(unauthorized.content, {
+            "text/html": { schema: { type: "string" }, example: "<!doctype html>…sign-in form…" },
+          });
         }
         responses["401"] ??= unauthorized;
       }
-      for (const response of Object.values(responses)) {
+      for (const [status, response] of Object.entries(responses)) {
         if ("$ref" in response) continue;
         response.headers = {
           ...response.headers,
           "X-Request-ID": { $ref: "#/components/headers/X-Request-ID" },
         };
+        const content: Record<string, { example?: unknown; examples?: unknown }> = response.content ?? {};
+        for (const [type, media] of Object.entries(content)) {
+          if ("example" in media || "examples" in media) continue;
+          const example = examples(known.operationId, Number(status), type);
+          if (example !== undefined) media.example = example;
+        }
       }
     }
   }

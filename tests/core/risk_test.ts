@@ -3,6 +3,7 @@ import {
   boundaries,
   classifyRisk,
   DEFAULT_THRESHOLDS,
+  effectiveBoundaries,
   explain,
   fmt,
   FORMULA,
@@ -333,6 +334,7 @@ Deno.test("explain() has formula, thresholds, rules, the rule that fired and the
   const e = explain(summary);
   deepEqual(Object.keys(e).sort(), [
     "boundaries",
+    "effectiveBoundaries",
     "formula",
     "nearestBoundary",
     "rule",
@@ -350,7 +352,8 @@ Deno.test("explain() has formula, thresholds, rules, the rule that fired and the
   equal(e.rule.level, "low");
   deepEqual(e.boundaries, boundaries(summary));
   equal(e.boundaries.length, 4);
-  deepEqual(e.nearestBoundary, e.boundaries[0]);
+  deepEqual(e.effectiveBoundaries, effectiveBoundaries(summary));
+  equal(e.nearestBoundary?.changesAt, 80, "low: a fall below M = 80 would make it medium");
 });
 
 Deno.test("explain() echoes custom thresholds and applies them", () => {
@@ -358,7 +361,10 @@ Deno.test("explain() echoes custom thresholds and applies them", () => {
   deepEqual(e.thresholds, CUSTOM);
   deepEqual(e.rules, ruleTexts(CUSTOM));
   equal(e.rule.level, "medium");
-  equal(e.nearestBoundary?.threshold, 50);
+  // σ = 16.5: H = max(50, 16.5 / 0.4 = 41.25) = 50 (mean rule), M = max(70, 16.5 / 0.2 = 82.5) = 82.5.
+  equal(e.nearestBoundary?.changesAt, 50);
+  equal(e.nearestBoundary?.rule, "mean");
+  equal(e.nearestBoundary?.direction, "fall");
 });
 
 Deno.test("explain() returns copies, so callers cannot change FORMULA or the thresholds passed in", () => {
@@ -376,7 +382,85 @@ Deno.test("explain() with no points has no boundaries and a null nearestBoundary
   const e = explain(summarize(momentsOf([])));
   equal(e.rule.level, "unknown");
   deepEqual(e.boundaries, []);
+  equal(e.effectiveBoundaries, null);
   equal(e.nearestBoundary, null);
+});
+
+Deno.test("effectiveBoundaries() is H = max(highMean, σ / highVolatility) and M = max(mediumMean, σ / mediumVolatility), naming the rule", () => {
+  deepEqual(effectiveBoundaries({ n: 24, stdev: 20.7 }), {
+    high: { mean: 20.7 / 0.25, rule: "volatility", threshold: 0.25 },
+    medium: { mean: 20.7 / 0.1, rule: "volatility", threshold: 0.1 },
+    stdev: 20.7,
+  });
+  deepEqual(effectiveBoundaries({ n: 24, stdev: 3 }), {
+    high: { mean: 60, rule: "mean", threshold: 60 },
+    medium: { mean: 80, rule: "mean", threshold: 80 },
+    stdev: 3,
+  });
+  deepEqual(effectiveBoundaries({ n: 24, stdev: 12 }), {
+    high: { mean: 60, rule: "mean", threshold: 60 },
+    medium: { mean: 12 / 0.1, rule: "volatility", threshold: 0.1 },
+    stdev: 12,
+  });
+  equal(
+    effectiveBoundaries({ n: 24, stdev: 15 })?.high.rule,
+    "mean",
+    "a tie (15 / 0.25 = 60) names the mean rule",
+  );
+});
+
+Deno.test("effectiveBoundaries() keeps the mean cut-offs alone with one point, and is null with none", () => {
+  deepEqual(effectiveBoundaries({ n: 1, stdev: null }), {
+    high: { mean: 60, rule: "mean", threshold: 60 },
+    medium: { mean: 80, rule: "mean", threshold: 80 },
+    stdev: null,
+  });
+  equal(effectiveBoundaries({ n: 0, stdev: null }), null);
+});
+
+Deno.test("nearestBoundary for gamma names the volatility rule, not the mean cut-off 60 that cannot matter", () => {
+  const summary = { n: 1440, mean: 65.8, stdev: 20.7, volatilityIndex: 20.7 / 65.8 };
+  const nearest = explain(summary).nearestBoundary;
+  equal(nearest?.from, "high");
+  equal(nearest?.boundary, "high");
+  equal(nearest?.rule, "volatility");
+  equal(nearest?.direction, "rise");
+  equal(nearest?.changesAt, 20.7 / 0.25);
+  ok(Math.abs((nearest?.distance ?? 0) - 17) < 1e-9);
+  equal(nearest?.to, "medium");
+  equal(
+    nearest?.text,
+    "the level is high because volatilityIndex 0.31459 > 0.25; with σ 20.7 the mean would have to rise 17 to " +
+      "82.8 (the volatility rule: σ 20.7 / 0.25 = 82.8) for the level to become medium",
+  );
+});
+
+Deno.test("nearestBoundary when medium is the nearer of H (fall) and M (rise)", () => {
+  const fall = explain({ n: 60, mean: 85, stdev: 12, volatilityIndex: 12 / 85 }).nearestBoundary;
+  equal(fall?.direction, "fall");
+  equal(fall?.changesAt, 60);
+  equal(fall?.to, "high");
+  const rise = explain({ n: 60, mean: 71, stdev: 2, volatilityIndex: 2 / 71 }).nearestBoundary;
+  equal(rise?.direction, "rise");
+  equal(rise?.changesAt, 80);
+  equal(rise?.to, "low");
+  equal(
+    rise?.text,
+    "the level is medium because 60 ≤ mean 71 < 80; with σ 2 the mean would have to rise 9 to 80 (the mean cut-off 80) for the level to become low",
+  );
+});
+
+Deno.test("nearestBoundary says when the boundary is above 100 (out of reach), and uses mean cut-offs with one point", () => {
+  const far = explain({ n: 20, mean: 70, stdev: 30, volatilityIndex: 30 / 70 }).nearestBoundary;
+  equal(far?.changesAt, 120);
+  equal(far?.withinScale, false);
+  ok(far?.text.endsWith("above 100, out of reach on the 0–100 score scale with this spread"));
+  const one = explain(summarize(momentsOf([90]))).nearestBoundary;
+  equal(one?.from, "unknown");
+  equal(one?.rule, "mean");
+  equal(one?.changesAt, 80);
+  equal(one?.to, "medium");
+  ok(one?.text.includes("with no σ (one point: only the mean cut-offs apply)"));
 });
 
 Deno.test("explain() output survives JSON without NaN or Infinity", () => {

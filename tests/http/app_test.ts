@@ -45,8 +45,9 @@ Deno.test("GET /coherence/metrics?signal= reports one signal with its risk, rule
   equal(body.predictedDriftRisk, "medium");
   equal(body.explain.rule.level, "medium");
   match(body.explain.rule.text, /medium because 60 ≤ mean 71 < 80/);
-  equal(body.explain.nearestBoundary.metric, "coherenceMean");
-  match(body.explain.nearestBoundary.text, /mean 71 is 9 below the medium cut-off 80/);
+  equal(body.explain.nearestBoundary.rule, "mean");
+  equal(body.explain.nearestBoundary.changesAt, 80);
+  match(body.explain.nearestBoundary.text, /the mean would have to rise 9 to 80 \(the mean cut-off 80\)/);
   deepEqual(body.explain.thresholds, {
     highVolatilityAbove: 0.25,
     mediumVolatilityAbove: 0.1,

@@ -106,7 +106,7 @@ Deno.test("GET /coherence/metrics caches per query string and route: predict, er
   equal((await app.request("/coherence/metrics?window=5x")).status, 400);
   equal((await app.request("/coherence/metrics?window=5x")).status, 400);
   equal((await app.request("/coherence/metrics?window=1h&signal=nope")).status, 404);
-  equal((await app.request("/coherence/metrics?window=1h", { method: "POST" })).status, 404);
+  equal((await app.request("/coherence/metrics?window=1h", { method: "POST" })).status, 405);
   const head = await app.request("/coherence/metrics?window=1h", { method: "HEAD" });
   equal(head.status, 200);
 });

@@ -62,13 +62,13 @@ Deno.test({
       deepEqual(shown, expected);
 
       // Try it out on /health: a real request from the page, through the CSP's connect-src 'self'.
-      await page.click("#operations-default-get_health .opblock-summary-control");
-      await page.waitForSelector("#operations-default-get_health .try-out__btn");
-      await page.click("#operations-default-get_health .try-out__btn");
-      await page.click("#operations-default-get_health .execute");
-      await page.waitForSelector("#operations-default-get_health .live-responses-table .response-col_status");
+      await page.click("#operations-system-getHealth .opblock-summary-control");
+      await page.waitForSelector("#operations-system-getHealth .try-out__btn");
+      await page.click("#operations-system-getHealth .try-out__btn");
+      await page.click("#operations-system-getHealth .execute");
+      await page.waitForSelector("#operations-system-getHealth .live-responses-table .response-col_status");
       const status = await page.$eval(
-        "#operations-default-get_health .live-responses-table .response .response-col_status",
+        "#operations-system-getHealth .live-responses-table .response .response-col_status",
         (cell) => cell.textContent?.trim(),
       );
       equal(status, "200");

@@ -64,7 +64,9 @@ Deno.test("GET /openapi.json is OpenAPI 3.1 with the engine version, and documen
     headers: { Authorization: "Bearer t0k3n" },
   })).json();
   equal(guarded.components.securitySchemes.bearerAuth.scheme, "bearer");
-  equal(guarded.paths["/health"].get.security, undefined);
-  deepEqual(guarded.paths["/coherence/metrics"].get.security, [{ bearerAuth: [] }, { sessionCookie: [] }]);
+  deepEqual(guarded.paths["/health"].get.security, [], "/health is open: security []");
+  // Protected operations inherit the document's global security.
+  deepEqual(guarded.security, [{ bearerAuth: [] }, { sessionCookie: [] }]);
+  equal(guarded.paths["/coherence/metrics"].get.security, undefined);
   ok(!JSON.stringify(guarded).includes("t0k3n"), "the token never appears");
 });

@@ -194,7 +194,7 @@ Deno.test("request series are labelled by route pattern and method, never by raw
   equal(valueOf(samples, "coherence_http_requests_total", { route: "/coherence/metrics", status: "404" }), 1);
   equal(valueOf(samples, "coherence_http_requests_total", { route: "/coherence/history", status: "503" }), 1);
   equal(valueOf(samples, "coherence_http_requests_total", { method: "HEAD", route: "/health" }), 1);
-  equal(valueOf(samples, "coherence_http_requests_total", { method: "other", status: "404" }), 1);
+  equal(valueOf(samples, "coherence_http_requests_total", { method: "other", status: "405" }), 1);
   equal(
     valueOf(samples, "coherence_http_request_duration_seconds_count", { method: "GET", route: "/health" }),
     1,
