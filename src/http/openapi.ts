@@ -200,12 +200,14 @@ export function openApiDocument(api: Api, config: Config): OpenApiDocument {
       version: config.engineVersion,
       description: "Rolling-window coherence metrics (mean, stdev, volatilityIndex, drift risk) with their " +
         "inputs, formulas, thresholds and the rule that fired. Errors are application/problem+json (RFC 9457).",
-      license: { name: "Proprietary", url: "https://coherence-engine.dev/license" },
     },
     servers: [{ url: "/", description: "This service (paths are relative to where it is served)" }],
     tags: TAGS.filter((tag) => tag.name !== "auth" || config.apiToken).map((tag) => ({ ...tag })),
     security: config.apiToken ? [{ bearerAuth: [] }, { sessionCookie: [] }] : [],
   });
+  // No licence has been chosen for this service yet (the owner decides); until then, all rights are reserved.
+  // An SPDX `LicenseRef-` names a licence outside the SPDX list (3.1 only, hence set on the built document).
+  document.info.license = { name: "Proprietary (all rights reserved)", identifier: "LicenseRef-Proprietary" };
   const components = document.components ??= {};
   components.schemas ??= {};
   components.headers = {

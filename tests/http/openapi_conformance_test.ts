@@ -34,6 +34,8 @@ const cycle: IngestCycle = {
   duplicates: 0,
   rejected: 1,
   rejectedByReason: { score_out_of_range: 1 },
+  outOfWindow: 0,
+  loopGuardStops: 0,
   evicted: 0,
   error: null,
 };
