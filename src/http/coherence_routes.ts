@@ -278,6 +278,9 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
       toMs,
       stepMs,
       thresholds: config.thresholds,
+      minSamples: config.minSamples,
+      staleAfterSec: config.staleAfterSec,
+      coverageStartMs: ingest.coverageStartMs(),
     }).map((p) => ({
       timestamp: toRfc3339(p.endMs),
       n: p.n,
@@ -285,6 +288,7 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
       stdev: p.stdev,
       volatilityIndex: p.volatilityIndex,
       predictedDriftRisk: p.risk,
+      warnings: p.warnings,
     }));
     return c.json({
       signal: only ?? POOLED_SIGNAL,
