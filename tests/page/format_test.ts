@@ -106,7 +106,7 @@ Deno.test("select option labels mark configured windows and the active store", (
   equal(storeOptionLabel({ mode: "csv", active: false }), "csv");
 });
 
-const selection: Selection = { signal: "*", window: "1h", store: "sqlite" };
+const selection: Selection = { signal: "*", window: "1h", store: "sqlite", range: "24h" };
 const view = (over: Partial<HistoryView>): HistoryView => ({
   available: true,
   store: "sqlite",
