@@ -266,12 +266,13 @@ function paneOptions(width: number, height: number) {
   };
 }
 
-function timeAxis(width: number): ChartAxis {
+/** The time axis; only the mean pane titles it (the panes share it), so the volatility pane keeps its height. */
+function timeAxis(width: number, titled: boolean): ChartAxis {
   return {
     ...axisStyle,
     font: AXIS_FONT,
     labelFont: AXIS_LABEL_FONT,
-    label: axisTitles(width).time,
+    ...(titled ? { label: axisTitles(width).time } : {}),
     values: (_self, splits) => timeAxisLabels(splits),
   };
 }
@@ -310,7 +311,7 @@ export function buildChartOptions(
     bands: [{ series: [SERIES.upper, SERIES.lower], fill: CHART_COLORS.band }],
     scales: { x: { time: true }, y: { range: (_self, min, max) => yRange(min, max) } },
     axes: [
-      timeAxis(width),
+      timeAxis(width, true),
       { ...axisStyle, font: AXIS_FONT, labelFont: AXIS_LABEL_FONT, label: axisTitles(width).mean, size: 44 },
     ],
   };
@@ -349,7 +350,7 @@ export function buildVolatilityOptions(
       y: { range: (_self, min, max) => volatilityRange(min, max, thresholds) },
     },
     axes: [
-      timeAxis(width),
+      timeAxis(width, false),
       {
         ...axisStyle,
         font: AXIS_FONT,
@@ -369,7 +370,7 @@ export function chartHeight(width: number): number {
 
 /** Volatility pane height for a container width. */
 export function volatilityHeight(width: number): number {
-  return width < PHONE_WIDTH ? 150 : 190;
+  return width < PHONE_WIDTH ? 150 : 170;
 }
 
 /**

@@ -259,10 +259,16 @@ Deno.test("axisTitles() and the pane heights are shorter on phones, so the rotat
   for (const width of [390, 1000]) {
     const titles = axisTitles(width);
     ok(titles.mean.length * 7 < chartHeight(width) - 60, `${titles.mean} fits at ${width} px`);
+    // The volatility pane's time axis has no title (the mean pane's names the shared axis): about 50 px.
     ok(
-      titles.volatility.length * 7 < volatilityHeight(width) - 60,
+      titles.volatility.length * 7 < volatilityHeight(width) - 50,
       `${titles.volatility} fits at ${width} px`,
     );
   }
   ok(volatilityHeight(390) <= volatilityHeight(1000));
+});
+
+Deno.test("only the mean pane titles the shared time axis", () => {
+  equal(buildChartOptions({ width: 390, height: 220, thresholds }).axes[0].label, "window end (UTC)");
+  equal(buildVolatilityOptions({ width: 390, height: 150, thresholds }).axes[0].label, undefined);
 });
