@@ -224,7 +224,7 @@ function markerSeries(level: RiskLevel): ChartSeries {
     fill: color,
     width: 2,
     paths: () => null,
-    points: { show: true, size: 6, width: 1, fill: color, stroke: "#ffffff" },
+    points: { show: true, size: 5, width: 1, fill: color, stroke: "#ffffff" },
     value: value2,
   };
 }

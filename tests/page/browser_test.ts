@@ -422,6 +422,16 @@ Deno.test({
       ok(!/\b(AM|PM|am|pm)\b/.test(middle), "no 12-hour clock");
       await page.mouse.move(5, 5);
 
+      // The risk panel's window and the live status use the same clock, with dates.
+      match(
+        await page.$eval("[data-testid=risk-scope]", (p) => p.textContent ?? ""),
+        new RegExp(`, 1h window: ${DATE_TIME} to (?:${DATE_TIME}|\\d\\d:\\d\\d:\\d\\d) UTC$`),
+      );
+      match(
+        await page.$eval(".status", (p) => p.textContent ?? ""),
+        new RegExp(`^Live: updated ${DATE_TIME} UTC`),
+      );
+
       // The summary names the dates; the default range is the last 24 h.
       const fullSpan = await summarySpan(page);
       ok(fullSpan > 20 * 3_600_000 && fullSpan <= 24 * 3_600_000, `24 h of window ends (${fullSpan} ms)`);
