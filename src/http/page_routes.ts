@@ -47,6 +47,8 @@ export interface PageApi {
 export interface PageDeps {
   config: Pick<Config, "windows" | "maxWindowSec" | "persistence" | "engineVersion">;
   source: { kind: SourceKind };
+  /** The service's clock: the chart's time range ends at its now (the API's own clock). */
+  now?: () => number;
 }
 
 export interface PageOptions {
@@ -93,7 +95,11 @@ export function pageRoutes(deps: PageDeps, options: PageOptions): Hono<AppEnv> {
     const { selection, notices } = resolveSelection(c.req.query(), context);
     const live = parseLive(c.req.query("live"));
     const pageConfig: PageConfig = { selection, live, pollMs, historyLimit, seriesPoints };
-    const { page } = await fetchPageData(selection, pageConfig, { fetch: internal, withSignals: false });
+    const { page } = await fetchPageData(selection, pageConfig, {
+      fetch: internal,
+      withSignals: false,
+      now: deps.now ?? Date.now,
+    });
     if (!parsed.success) page.errors.unshift("signals: the signal list could not be read");
 
     const [islandsJs, pageCss, uplotCss, favicon] = await Promise.all(

@@ -183,6 +183,7 @@ Deno.test("GET /?range=6h&live=0 renders that range (series, select, legend) and
       series: { from: string; to: string };
     };
     equal(Date.parse(series.to) - Date.parse(series.from), 6 * 3_600_000, "the series spans the last 6 h");
+    equal(series.to, "2025-10-29T17:00:00Z", "the range ends at the service's clock");
     match(html, /Legend · last 6 h of window ends/);
     const plain = await pageWithHistory("/");
     plain.close();
