@@ -1,20 +1,20 @@
 /**
- * Sidebar island: signal, window and snapshot-store selects. Without JavaScript it is a plain GET form
- * (Apply reloads `/?signal=…&window=…&store=…`); hydrated, a change fetches the new selection at once and the
- * button refreshes now.
+ * Sidebar island: signal, window, time-range and snapshot-store selects. Without JavaScript it is a plain GET
+ * form (Apply reloads `/?signal=…&window=…&store=…&range=…`); hydrated, a change fetches the new selection at
+ * once, the button refreshes now, and Pause/Resume stops and restarts the live refresh (`live=0` in the
+ * address while paused).
  */
 import { POOLED_SIGNAL } from "../src/core/vocabulary.ts";
 import {
-  formatClock,
   formatInteger,
   formatSignal,
   formatUtc,
   storeOptionLabel,
   windowOptionLabel,
 } from "../src/page/format.ts";
-import { isStoreMode } from "../src/page/selection.ts";
-import type { Selection, SelectionOptions } from "../src/page/types.ts";
-import { data, hydrated, loading, pollMs, refresh, select, selection, signals } from "./live.ts";
+import { isRange, isStoreMode, rangeLabel } from "../src/page/selection.ts";
+import { RANGES, type Selection, type SelectionOptions } from "../src/page/types.ts";
+import { data, hydrated, loading, paused, pollMs, refresh, select, selection, signals } from "./live.ts";
 
 export interface ControlsProps {
   selection: Selection;
@@ -23,6 +23,8 @@ export interface ControlsProps {
   notices: string[];
   errors: string[];
   renderedAt: string;
+  /** False when the address asked for `live=0`. */
+  live: boolean;
 }
 
 export default function Controls(props: ControlsProps) {
@@ -39,14 +41,14 @@ export default function Controls(props: ControlsProps) {
     void refresh();
   };
 
+  const isPaused = isLive ? paused.value : !props.live;
+  const every = `${Math.round(pollMs.value / 1000)} s`;
+  const updated = formatUtc(live?.fetchedAt ?? props.renderedAt);
   let status: string;
   if (!isLive) status = `Rendered ${formatUtc(props.renderedAt)}. Reload the page for newer data.`;
   else if (loading.value) status = "Refreshing…";
-  else {
-    status = `Live: updated ${formatClock(live?.fetchedAt ?? props.renderedAt)} UTC, refreshing every ${
-      Math.round(pollMs.value / 1000)
-    } s.`;
-  }
+  else if (isPaused) status = `Paused: showing data from ${updated}. Resume to refresh every ${every}.`;
+  else status = `Live: updated ${updated}, refreshing every ${every}.`;
 
   return (
     <form class="controls" method="get" action="/" onSubmit={onSubmit} aria-labelledby="controls-title">
@@ -83,6 +85,22 @@ export default function Controls(props: ControlsProps) {
         <p class="hint" id="window-hint">Configured windows are snapshotted after every ingest cycle.</p>
       </div>
       <div class="field">
+        <label for="select-range">Time range</label>
+        <select
+          id="select-range"
+          name="range"
+          value={current.range}
+          aria-describedby="range-hint"
+          onChange={(event) => {
+            const range = event.currentTarget.value;
+            if (isRange(range)) select({ range });
+          }}
+        >
+          {RANGES.map((range) => <option key={range} value={range}>{rangeLabel(range)}</option>)}
+        </select>
+        <p class="hint" id="range-hint">How far back the chart's window ends go.</p>
+      </div>
+      <div class="field">
         <label for="select-store">Snapshot store</label>
         <select
           id="select-store"
@@ -100,7 +118,23 @@ export default function Controls(props: ControlsProps) {
         </select>
         <p class="hint" id="store-hint">Which persistence store the history table reads.</p>
       </div>
-      <button type="submit" class="button">{isLive ? "Refresh now" : "Apply"}</button>
+      {isPaused && <input type="hidden" name="live" value="0" />}
+      <div class="buttons">
+        <button type="submit" class="button" id="refresh-button">{isLive ? "Refresh now" : "Apply"}</button>
+        {isLive && (
+          <button
+            type="button"
+            class="button button-secondary"
+            id="live-toggle"
+            aria-pressed={isPaused ? "true" : "false"}
+            onClick={() => {
+              paused.value = !paused.peek();
+            }}
+          >
+            {isPaused ? "Resume live" : "Pause live"}
+          </button>
+        )}
+      </div>
       <p
         class="status"
         role="status"

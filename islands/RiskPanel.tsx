@@ -6,9 +6,11 @@
 import {
   exportFileName,
   formatInteger,
+  formatInterval,
   formatNumber,
   formatSignal,
   formatUtc,
+  formatWindowSec,
   riskClass,
   riskHeadline,
 } from "../src/page/format.ts";
@@ -59,8 +61,9 @@ export default function RiskPanel(props: RiskPanelProps) {
         <span class="risk-badge">{level.toUpperCase()}</span>
         <span class="risk-words">{riskHeadline(level)}</span>
       </p>
-      <p class="risk-scope">
-        {formatSignal(metrics.signal)}, window {explain.window.interval}
+      <p class="risk-scope" data-testid="risk-scope">
+        {formatSignal(metrics.signal)}, {formatWindowSec(metrics.windowSec)} window:{" "}
+        {formatInterval(metrics.inputs.start_ts, metrics.inputs.end_ts)}
       </p>
       <dl class="figures">
         <div>

@@ -1,56 +1,109 @@
 /**
- * Trend chart island: uPlot wrapped like uplot-wrappers — created on mount, destroyed on unmount, `setData` for
- * new data, `setSize` when the container resizes. Options and data come from the pure builders in
- * `src/page/chart_options.ts`. On the server (and before the chart draws) it shows the chart's summary text.
+ * Trend chart island: two uPlot panes (the mean with its ±σ band, cut-offs and risk markers; below it the
+ * volatility index with its cut-offs), the cursor synced between them (`cursor.sync`), wrapped like
+ * uplot-wrappers — created on mount, destroyed on unmount, `setData` for new data, `setSize` when the container
+ * resizes. Options and data come from the pure builders in `src/page/chart_options.ts`. A one-line readout
+ * (24-hour UTC) follows the cursor and shows the latest point otherwise; the legend is a `<details>` that is
+ * open on a wide screen and collapsed on a phone. On the server (and before the chart draws) it shows the
+ * chart's summary text.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
-import { buildChartData, buildChartOptions, chartHeight, chartSummary } from "../src/page/chart_options.ts";
+import {
+  buildChartData,
+  buildChartOptions,
+  buildVolatilityData,
+  buildVolatilityOptions,
+  chartHeight,
+  chartSummary,
+  PARTIAL_SHARE,
+  partialWindows,
+  PHONE_WIDTH,
+  readoutText,
+  volatilityHeight,
+} from "../src/page/chart_options.ts";
 import { formatWindowSec } from "../src/page/format.ts";
-import type { SeriesResponse } from "../src/page/types.ts";
+import { rangeLabel } from "../src/page/selection.ts";
+import type { Range, SeriesResponse } from "../src/page/types.ts";
 import { data } from "./live.ts";
 
 export interface TrendChartProps {
   series: SeriesResponse | null;
+  /** The time range the series covers (the selection's). */
+  range: Range;
 }
 
 const utc = (seconds: number) => uPlot.tzDate(new Date(seconds * 1000), "Etc/UTC");
 
+type Pane = "mean" | "volatility";
+
+function paneSizes(width: number) {
+  return { mean: chartHeight(width), volatility: volatilityHeight(width) };
+}
+
 export default function TrendChart(props: TrendChartProps) {
   const series = data.value ? data.value.series : props.series;
-  const box = useRef<HTMLDivElement>(null);
-  const plot = useRef<uPlot | null>(null);
+  const range = data.value?.selection.range ?? props.range;
+  const meanBox = useRef<HTMLDivElement>(null);
+  const volatilityBox = useRef<HTMLDivElement>(null);
+  const plots = useRef<Record<Pane, uPlot> | null>(null);
   const shown = useRef<SeriesResponse | null>(null);
+  const latest = useRef<SeriesResponse | null>(series);
+  latest.current = series;
   const [drawn, setDrawn] = useState(false);
+  const [hovered, setHovered] = useState<number | null>(null);
+  const [wide, setWide] = useState(true);
   const thresholdsKey = series ? JSON.stringify(series.thresholds) : null;
 
   // Create on mount (and when the thresholds change, which rebuilds the options); destroy on unmount.
   useEffect(() => {
-    const element = box.current;
-    if (!element || !series) return;
-    const width = element.clientWidth || 600;
-    const chart = new uPlot(
+    const meanElement = meanBox.current;
+    const volatilityElement = volatilityBox.current;
+    if (!meanElement || !volatilityElement || !series) return;
+    const width = meanElement.clientWidth || 600;
+    setWide(width >= PHONE_WIDTH);
+    const heights = paneSizes(width);
+    // The readout follows the cursor of either pane (they are synced, so both report the same index).
+    const onCursor = (chart: uPlot) => setHovered(chart.cursor.idx ?? null);
+    const hooks = { setCursor: [onCursor] };
+    const mean = new uPlot(
       {
-        ...buildChartOptions({ width, height: chartHeight(width), thresholds: series.thresholds }),
+        ...buildChartOptions({ width, height: heights.mean, thresholds: series.thresholds }),
         tzDate: utc,
+        hooks,
       },
       buildChartData(series.points, series.thresholds),
-      element,
+      meanElement,
     );
-    plot.current = chart;
+    const volatility = new uPlot(
+      {
+        ...buildVolatilityOptions({ width, height: heights.volatility, thresholds: series.thresholds }),
+        tzDate: utc,
+        hooks,
+      },
+      buildVolatilityData(series.points, series.thresholds),
+      volatilityElement,
+    );
+    plots.current = { mean, volatility };
     shown.current = series;
     setDrawn(true);
     const observer = new ResizeObserver(() => {
-      const next = element.clientWidth;
-      if (next > 0 && (next !== chart.width || chartHeight(next) !== chart.height)) {
-        chart.setSize({ width: next, height: chartHeight(next) });
+      const next = meanElement.clientWidth;
+      if (next <= 0) return;
+      const sizes = paneSizes(next);
+      if (next !== mean.width || sizes.mean !== mean.height) {
+        mean.setSize({ width: next, height: sizes.mean });
+      }
+      if (next !== volatility.width || sizes.volatility !== volatility.height) {
+        volatility.setSize({ width: next, height: sizes.volatility });
       }
     });
-    observer.observe(element);
+    observer.observe(meanElement);
     return () => {
       observer.disconnect();
-      chart.destroy();
-      plot.current = null;
+      mean.destroy();
+      volatility.destroy();
+      plots.current = null;
       shown.current = null;
       setDrawn(false);
     };
@@ -58,9 +111,11 @@ export default function TrendChart(props: TrendChartProps) {
 
   // New data for the same options: setData, no rebuild.
   useEffect(() => {
-    if (plot.current && series && shown.current !== series) {
-      plot.current.setData(buildChartData(series.points, series.thresholds));
+    if (plots.current && series && shown.current !== series) {
+      plots.current.mean.setData(buildChartData(series.points, series.thresholds));
+      plots.current.volatility.setData(buildVolatilityData(series.points, series.thresholds));
       shown.current = series;
+      setHovered(null);
     }
   }, [series]);
 
@@ -68,17 +123,61 @@ export default function TrendChart(props: TrendChartProps) {
     ? `coherenceMean over rolling ${formatWindowSec(series.windowSec)} windows`
     : "coherenceMean over time";
   const summary = series ? chartSummary(series) : "The series could not be loaded.";
+  const points = series?.points ?? [];
+  const partial = partialWindows(points);
+  const index = hovered !== null && hovered < points.length ? hovered : points.length - 1;
+  const readout = index >= 0
+    ? `${hovered === null ? "Latest: " : ""}${readoutText(points[index], partial[index])}`
+    : "";
   return (
     <section class="card chart-card" aria-labelledby="chart-title">
       <h2 id="chart-title">{title}</h2>
       {series && (
-        <p class="legend-note">
-          Line: mean · shaded band: mean ± σ · dashed lines: the high ({series.thresholds.highMeanBelow}) and
-          medium ({series.thresholds.mediumMeanBelow}) cut-offs · dots: the risk at each window end.
-        </p>
+        <details class="chart-legend" open={wide}>
+          <summary>Legend · {rangeLabel(range)} of window ends</summary>
+          <ul>
+            <li>
+              <span class="key key-mean" /> mean · <span class="key key-band" /> mean ± σ
+            </li>
+            <li>
+              <span class="key key-cut-high" /> high cut-off (mean &lt; {series.thresholds.highMeanBelow}) ·
+              {" "}
+              <span class="key key-cut-medium" /> medium cut-off (mean &lt;{" "}
+              {series.thresholds.mediumMeanBelow})
+            </li>
+            <li>
+              dots: risk at each window end, <span class="key key-dot risk-dot-low" /> low{" "}
+              <span class="key key-dot risk-dot-medium" /> medium <span class="key key-dot risk-dot-high" />
+              {" "}
+              high
+            </li>
+            <li data-testid="legend-partial">
+              <span class="key key-dot key-partial" /> partial window: n below{" "}
+              {Math.round(PARTIAL_SHARE * 100)} % of a full window (the median n) or any data warning
+            </li>
+            <li>
+              lower pane: <span class="key key-volatility" /> volatility index (σ / mean) with its high (&gt;
+              {" "}
+              {series.thresholds.highVolatilityAbove}) and medium (&gt;{" "}
+              {series.thresholds.mediumVolatilityAbove}) cut-offs; either rule can raise the risk
+            </li>
+          </ul>
+        </details>
       )}
       <figure class="chart-figure">
-        <div class="chart" ref={box} data-drawn={drawn ? "true" : "false"} aria-hidden="true" />
+        <div
+          class="chart chart-mean"
+          ref={meanBox}
+          data-drawn={drawn ? "true" : "false"}
+          aria-hidden="true"
+        />
+        <div
+          class="chart chart-volatility"
+          ref={volatilityBox}
+          data-drawn={drawn ? "true" : "false"}
+          aria-hidden="true"
+        />
+        {drawn && <p class="readout" data-testid="readout">{readout}</p>}
         <figcaption class="chart-summary">
           {summary}
           {!drawn && " The chart draws with JavaScript; the table lists the recent values."}

@@ -20,6 +20,8 @@ export const loading = signal(false);
 export const hydrated = signal(false);
 /** Live refresh period, ms. */
 export const pollMs = signal(10_000);
+/** True while live refresh is paused (the address carries `live=0`); selection changes still fetch. */
+export const paused = signal(false);
 
 let inFlight: AbortController | null = null;
 let liveConfig: PageConfig | null = null;
@@ -57,13 +59,15 @@ export function select(change: Partial<Selection>): void {
 
 /**
  * Seeds the selection from the page config and starts live refresh: at once on every selection change, and
- * every `pollMs` while the page is visible. Returns a function that stops it.
+ * every `pollMs` while the page is visible and not {@linkcode paused}. The address bar follows the selection
+ * and the pause (`live=0`). Returns a function that stops it.
  */
 export function startLive(config: PageConfig, options: PageFetchOptions = {}): () => void {
   liveConfig = config;
   liveOptions = options;
   pollMs.value = config.pollMs;
   selection.value = config.selection;
+  paused.value = !config.live;
   let first = true;
   const stopEffect = effect(() => {
     const current = selection.value;
@@ -72,20 +76,34 @@ export function startLive(config: PageConfig, options: PageFetchOptions = {}): (
       return;
     }
     if (current !== null) {
-      history.replaceState(null, "", selectionQuery(current));
+      history.replaceState(null, "", selectionQuery(current, { live: !paused.peek() }));
       void refresh();
     }
   });
+  // Pausing keeps what is shown; resuming fetches at once, then the timer carries on.
+  let firstPause = true;
+  const stopPauseEffect = effect(() => {
+    const isPaused = paused.value;
+    if (firstPause) {
+      firstPause = false;
+      return;
+    }
+    const current = selection.peek();
+    if (current !== null) history.replaceState(null, "", selectionQuery(current, { live: !isPaused }));
+    if (isPaused) inFlight?.abort();
+    else void refresh();
+  });
   const timer = setInterval(() => {
-    if (!document.hidden) void refresh();
+    if (!document.hidden && !paused.peek()) void refresh();
   }, config.pollMs);
-  // A hidden tab skips polls; coming back shows fresh data at once.
+  // A hidden tab skips polls; coming back shows fresh data at once (unless paused).
   const onVisible = () => {
-    if (!document.hidden) void refresh();
+    if (!document.hidden && !paused.peek()) void refresh();
   };
   document.addEventListener("visibilitychange", onVisible);
   return () => {
     stopEffect();
+    stopPauseEffect();
     clearInterval(timer);
     document.removeEventListener("visibilitychange", onVisible);
     inFlight?.abort();

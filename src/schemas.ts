@@ -185,6 +185,9 @@ export const SeriesResponseSchema = z.object({
     stdev: z.number().nullable(),
     volatilityIndex: z.number().nullable(),
     predictedDriftRisk: RiskLevelSchema,
+    warnings: z.array(WarningSchema).openapi({
+      description: "The data warnings /coherence/metrics gives for this window end (same codes and messages)",
+    }),
   })),
 }).openapi("Series");
 

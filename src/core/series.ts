@@ -6,6 +6,7 @@ import type { PointStore } from "./point_store.ts";
 import { classifyRisk, type Thresholds } from "./risk.ts";
 import type { RiskLevel } from "./vocabulary.ts";
 import { summarize } from "./stats.ts";
+import { type DataWarning, dataWarnings } from "./warnings.ts";
 
 export interface SeriesPoint {
   /** Window end, epoch ms. */
@@ -15,6 +16,8 @@ export interface SeriesPoint {
   stdev: number | null;
   volatilityIndex: number | null;
   risk: RiskLevel;
+  /** The same data warnings `/coherence/metrics?end=<endMs>` gives for this window. */
+  warnings: DataWarning[];
 }
 
 export interface SeriesOptions {
@@ -24,6 +27,12 @@ export interface SeriesOptions {
   toMs: number;
   stepMs: number;
   thresholds: Thresholds;
+  /** Fewer points than this gives `too_few_samples` (as for metrics). */
+  minSamples: number;
+  /** Newest point older than this before a window end gives `stale_data` (as for metrics). */
+  staleAfterSec: number;
+  /** Oldest instant the held data covers, when bounded (gives `window_exceeds_history`). */
+  coverageStartMs?: number | null;
 }
 
 /** The window ends of a series: `points` whole-second ends, evenly spaced, the newest at `toMs`. */
@@ -53,10 +62,11 @@ export function seriesGrid(fromMs: number, toMs: number, points: number): Series
 
 /** Metrics at end times toMs, toMs − step, … down to fromMs (returned oldest first). */
 export function rollingSeries(store: PointStore, options: SeriesOptions): SeriesPoint[] {
-  const { signal, windowSec, fromMs, toMs, stepMs, thresholds } = options;
+  const { signal, windowSec, fromMs, toMs, stepMs, thresholds, minSamples, staleAfterSec } = options;
   const out: SeriesPoint[] = [];
   for (let end = toMs; end >= fromMs; end -= stepMs) {
-    const stats = store.window(signal, end - windowSec * 1000, end);
+    const startMs = end - windowSec * 1000;
+    const stats = store.window(signal, startMs, end);
     const summary = summarize(stats);
     out.push({
       endMs: end,
@@ -65,6 +75,17 @@ export function rollingSeries(store: PointStore, options: SeriesOptions): Series
       stdev: summary.stdev,
       volatilityIndex: summary.volatilityIndex,
       risk: classifyRisk(summary, thresholds).level,
+      warnings: dataWarnings({
+        n: summary.n,
+        mean: summary.mean,
+        newestMs: stats.newestMs,
+        endMs: end,
+        allWithinUnitScale: stats.allWithinUnitScale,
+        minSamples,
+        staleAfterSec,
+        startMs,
+        coverageStartMs: options.coverageStartMs,
+      }),
     });
   }
   return out.reverse();

@@ -281,6 +281,9 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
       toMs: grid.toMs,
       stepMs: grid.stepMs,
       thresholds: config.thresholds,
+      minSamples: config.minSamples,
+      staleAfterSec: config.staleAfterSec,
+      coverageStartMs: ingest.coverageStartMs(),
     }).map((p) => ({
       timestamp: toRfc3339(p.endMs),
       n: p.n,
@@ -288,6 +291,7 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
       stdev: p.stdev,
       volatilityIndex: p.volatilityIndex,
       predictedDriftRisk: p.risk,
+      warnings: p.warnings,
     }));
     return c.json({
       signal: only ?? POOLED_SIGNAL,

@@ -71,6 +71,8 @@ export function responseExamples(config: Pick<Config, "thresholds" | "engineVers
     toMs: END_MS,
     stepMs: HOUR_MS,
     thresholds: config.thresholds,
+    minSamples: 2,
+    staleAfterSec: 86_400,
   });
   const ok: Record<string, unknown> = {
     getHealth: { status: "ok", version: config.engineVersion, uptimeSec: 3600.4 },
@@ -119,6 +121,7 @@ export function responseExamples(config: Pick<Config, "thresholds" | "engineVers
         stdev: p.stdev,
         volatilityIndex: p.volatilityIndex,
         predictedDriftRisk: p.risk,
+        warnings: p.warnings,
       })),
     },
     listSignals: {

@@ -77,15 +77,15 @@ export function PageDocument({ config, data, options, notices, assets, service }
                 notices,
                 errors: data.errors,
                 renderedAt: data.fetchedAt,
+                live: config.live,
               }}
             />
           </aside>
           <main id="main" class="main">
-            <Island name="TrendChart" props={{ series: data.series }} />
-            <div class="panels">
-              <Island name="RiskPanel" props={{ metrics: data.metrics, selection: data.selection }} />
-              <Island name="HistoryTable" props={{ history: data.history, selection: data.selection }} />
-            </div>
+            {/* Reading order (and the phone's order): verdict, chart, table; a wide screen puts the chart on top. */}
+            <Island name="RiskPanel" props={{ metrics: data.metrics, selection: data.selection }} />
+            <Island name="TrendChart" props={{ series: data.series, range: data.selection.range }} />
+            <Island name="HistoryTable" props={{ history: data.history, selection: data.selection }} />
           </main>
         </div>
         <footer class="footer">

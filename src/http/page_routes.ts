@@ -10,7 +10,7 @@ import { Hono } from "hono";
 import type { Config } from "../config.ts";
 import type { SourceKind } from "../core/vocabulary.ts";
 import { fetchPageData, type PageFetch } from "../page/page_data.ts";
-import { resolveSelection, type SelectionContext, selectionOptions } from "../page/selection.ts";
+import { parseLive, resolveSelection, type SelectionContext, selectionOptions } from "../page/selection.ts";
 import type { PageConfig, SignalOption } from "../page/types.ts";
 import { SignalsResponseSchema } from "../schemas.ts";
 import type { AppEnv } from "./env.ts";
@@ -47,6 +47,8 @@ export interface PageApi {
 export interface PageDeps {
   config: Pick<Config, "windows" | "maxWindowSec" | "persistence" | "engineVersion">;
   source: { kind: SourceKind };
+  /** The service's clock: the chart's time range ends at its now (the API's own clock). */
+  now?: () => number;
 }
 
 export interface PageOptions {
@@ -91,8 +93,13 @@ export function pageRoutes(deps: PageDeps, options: PageOptions): Hono<AppEnv> {
       activeStore: config.persistence,
     };
     const { selection, notices } = resolveSelection(c.req.query(), context);
-    const pageConfig: PageConfig = { selection, pollMs, historyLimit, seriesPoints };
-    const { page } = await fetchPageData(selection, pageConfig, { fetch: internal, withSignals: false });
+    const live = parseLive(c.req.query("live"));
+    const pageConfig: PageConfig = { selection, live, pollMs, historyLimit, seriesPoints };
+    const { page } = await fetchPageData(selection, pageConfig, {
+      fetch: internal,
+      withSignals: false,
+      now: deps.now ?? Date.now,
+    });
     if (!parsed.success) page.errors.unshift("signals: the signal list could not be read");
 
     const [islandsJs, pageCss, uplotCss, favicon] = await Promise.all(

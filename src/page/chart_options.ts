@@ -2,14 +2,20 @@
  * uPlot options and data for the trend chart, built by pure functions (no DOM, no uPlot import), so they are
  * unit-tested without a browser. The island passes them to `new uPlot(options, data, element)`.
  *
- * Series layout (uPlot's aligned data, x in epoch seconds):
- * 0 time · 1 mean · 2 mean + σ · 3 mean − σ · 4 high cut-off · 5 medium cut-off · 6–9 risk markers
- * (low, medium, high, unknown) at the mean of the points with that risk.
+ * Two panes share the x axis and the cursor (uPlot's `cursor.sync`). The mean pane (uPlot's aligned data, x
+ * in epoch seconds): 0 time · 1 mean · 2 mean + σ · 3 mean − σ · 4 high cut-off · 5 medium cut-off · 6–9 risk
+ * markers (low, medium, high, unknown) at the mean of the full windows with that risk · 10 hollow grey markers
+ * at the mean of the partial windows ({@linkcode partialWindows}). The volatility pane: 0 time · 1 volatility
+ * index · 2 high cut-off · 3 medium cut-off.
  */
 import {
-  formatClock,
+  fmtDate24,
+  formatDateTime,
+  formatEpochUtc,
+  formatInteger,
   formatNumber,
   formatSignal,
+  formatUtc,
   formatWindowSec,
   RISK_COLORS,
   riskLabel,
@@ -25,7 +31,20 @@ export const SERIES = Object.freeze({
   highCutoff: 4,
   mediumCutoff: 5,
   markers: { low: 6, medium: 7, high: 8, unknown: 9 } as Readonly<Record<RiskLevel, number>>,
+  partial: 10,
 });
+
+export const VOLATILITY_SERIES = Object.freeze({ time: 0, volatility: 1, highCutoff: 2, mediumCutoff: 3 });
+
+/** The key both panes' cursors share (uPlot's `cursor.sync.key`). */
+export const CURSOR_SYNC_KEY = "coherence-chart";
+
+/**
+ * A window is partial when it holds fewer points than this share of a full window (the median n of the
+ * series' non-empty windows), or when it carries any data warning (too few samples, stale, reaching before the
+ * held history, …).
+ */
+export const PARTIAL_SHARE = 0.5;
 
 export const MARKER_LEVELS: readonly RiskLevel[] = RISK_LEVELS;
 
@@ -35,6 +54,8 @@ export const CHART_COLORS = Object.freeze({
   bandEdge: "rgba(29, 78, 216, 0.45)",
   axis: "#374151",
   grid: "#e5e7eb",
+  volatility: "#7c3aed",
+  partial: "#6b7280",
 });
 
 /** uPlot's aligned data: x values then one array per series, `null` for a gap. */
@@ -53,6 +74,9 @@ export interface ChartSeries {
   value?: (self: unknown, raw: number | null) => string;
 }
 
+/** A y scale's range function (uPlot calls it with the data's extent). */
+export type RangeFn = (self: unknown, min: number | null, max: number | null) => [number, number];
+
 export interface ChartAxis {
   label?: string;
   values?: (self: unknown, splits: number[]) => string[];
@@ -60,6 +84,9 @@ export interface ChartAxis {
   grid: { stroke: string; width: number };
   ticks: { stroke: string; width: number };
   size?: number;
+  labelSize?: number;
+  labelFont?: string;
+  font?: string;
 }
 
 /** The subset of uPlot's `Options` these builders set. */
@@ -68,13 +95,13 @@ export interface ChartOptions {
   height: number;
   series: ChartSeries[];
   bands: { series: [number, number]; fill: string }[];
-  scales: {
-    x: { time: true };
-    y: { range: (self: unknown, min: number | null, max: number | null) => [number, number] };
-  };
+  scales: { x: { time: true }; y: { range: RangeFn } };
   axes: ChartAxis[];
-  legend: { show: boolean; live: boolean };
-  cursor: { points: { show: boolean } };
+  /** The page draws its own legend and readout (one line, 24-hour UTC), so uPlot's table stays hidden. */
+  legend: { show: false };
+  cursor: { points: { show: boolean }; sync: { key: string } };
+  /** 24-hour dates whatever template uPlot asks for (with `tzDate` set to UTC by the island). */
+  fmtDate: (template: string) => (date: Date) => string;
 }
 
 /** The score scale's bounds. */
@@ -101,8 +128,23 @@ function band(point: SeriesPoint, sign: 1 | -1): number | null {
   return point.coherenceMean + sign * point.stdev;
 }
 
+/** The median n of the windows that hold any points; 0 when none do. */
+export function fullWindowN(points: readonly Pick<SeriesPoint, "n">[]): number {
+  const counts = points.map((p) => p.n).filter((n) => n > 0).sort((a, b) => a - b);
+  if (counts.length === 0) return 0;
+  const middle = Math.floor(counts.length / 2);
+  return counts.length % 2 === 1 ? counts[middle] : (counts[middle - 1] + counts[middle]) / 2;
+}
+
+/** Whether each point is a partial window: n below {@linkcode PARTIAL_SHARE} of a full window, or warned. */
+export function partialWindows(points: readonly Pick<SeriesPoint, "n" | "warnings">[]): boolean[] {
+  const full = fullWindowN(points);
+  return points.map((p) => p.warnings.length > 0 || p.n < full * PARTIAL_SHARE);
+}
+
 /** The aligned data for a series response's points (in their order) and the configured thresholds. */
 export function buildChartData(points: readonly SeriesPoint[], thresholds: Thresholds): ChartData {
+  const partial = partialWindows(points);
   const xs = points.map((p) => Date.parse(p.timestamp) / 1000);
   const data: ChartData = [
     xs,
@@ -113,12 +155,42 @@ export function buildChartData(points: readonly SeriesPoint[], thresholds: Thres
     points.map(() => thresholds.mediumMeanBelow),
   ];
   for (const level of MARKER_LEVELS) {
-    data[SERIES.markers[level]] = points.map((p) => p.predictedDriftRisk === level ? p.coherenceMean : null);
+    data[SERIES.markers[level]] = points.map((p, i) =>
+      p.predictedDriftRisk === level && !partial[i] ? p.coherenceMean : null
+    );
   }
+  data[SERIES.partial] = points.map((p, i) => partial[i] ? p.coherenceMean : null);
   return data;
 }
 
+/** The volatility pane's aligned data: the index at each window end and the two volatility cut-offs. */
+export function buildVolatilityData(points: readonly SeriesPoint[], thresholds: Thresholds): ChartData {
+  return [
+    points.map((p) => Date.parse(p.timestamp) / 1000),
+    points.map((p) => p.volatilityIndex),
+    points.map(() => thresholds.highVolatilityAbove),
+    points.map(() => thresholds.mediumVolatilityAbove),
+  ];
+}
+
+/**
+ * The volatility pane's y range: from 0 to a little above the larger of the data and the high cut-off, so both
+ * cut-off lines are always drawn; a negative index (a negative mean) extends it below 0.
+ */
+export function volatilityRange(
+  min: number | null,
+  max: number | null,
+  thresholds: Pick<Thresholds, "highVolatilityAbove">,
+): [number, number] {
+  const top = Math.max(thresholds.highVolatilityAbove, max !== null && Number.isFinite(max) ? max : 0);
+  const bottom = min !== null && Number.isFinite(min) ? Math.min(0, min) : 0;
+  const ceil = (value: number) => Math.ceil(value * 20) / 20;
+  return [bottom < 0 ? -ceil(-bottom * 1.1) : 0, ceil(top * 1.1)];
+}
+
 const value2 = (_self: unknown, raw: number | null) => formatNumber(raw, 2);
+const value3 = (_self: unknown, raw: number | null) => formatNumber(raw, 3);
+const timeValue = (_self: unknown, raw: number | null) => formatEpochUtc(raw);
 const noValue = () => "";
 const axisStyle = {
   stroke: CHART_COLORS.axis,
@@ -152,17 +224,65 @@ function markerSeries(level: RiskLevel): ChartSeries {
     fill: color,
     width: 2,
     paths: () => null,
-    points: { show: true, size: 6, width: 1, fill: color, stroke: "#ffffff" },
+    points: { show: true, size: 5, width: 1, fill: color, stroke: "#ffffff" },
     value: value2,
   };
 }
 
-/** uPlot options for the chart at a size, with the configured thresholds as labelled lines. */
+/** The partial windows' markers: hollow grey rings. */
+function partialSeries(): ChartSeries {
+  return {
+    label: "Partial window",
+    stroke: CHART_COLORS.partial,
+    fill: "#ffffff",
+    width: 2,
+    paths: () => null,
+    points: { show: true, size: 7, width: 1.5, fill: "#ffffff", stroke: CHART_COLORS.partial },
+    value: value2,
+  };
+}
+
+/** Below this container width the chart takes its phone form: shorter panes, shorter axis labels. */
+export const PHONE_WIDTH = 560;
+
+/** Axis titles: a narrow pane is short, so the rotated y title must be short enough to fit beside it. */
+export function axisTitles(width: number): { time: string; mean: string; volatility: string } {
+  return width < PHONE_WIDTH
+    ? { time: "window end (UTC)", mean: "mean (0–100)", volatility: "volatility" }
+    : { time: "window end (UTC)", mean: "coherenceMean (0–100)", volatility: "volatility index" };
+}
+
+const AXIS_FONT = "12px system-ui, sans-serif";
+const AXIS_LABEL_FONT = "bold 12px system-ui, sans-serif";
+
+/** The options both panes share: size, time axis, hidden uPlot legend, synced cursor, 24-hour dates. */
+function paneOptions(width: number, height: number) {
+  return {
+    width: Math.max(200, Math.round(width)),
+    height: Math.max(100, Math.round(height)),
+    legend: { show: false as const },
+    cursor: { points: { show: true }, sync: { key: CURSOR_SYNC_KEY } },
+    fmtDate: fmtDate24,
+  };
+}
+
+/** The time axis; only the mean pane titles it (the panes share it), so the volatility pane keeps its height. */
+function timeAxis(width: number, titled: boolean): ChartAxis {
+  return {
+    ...axisStyle,
+    font: AXIS_FONT,
+    labelFont: AXIS_LABEL_FONT,
+    ...(titled ? { label: axisTitles(width).time } : {}),
+    values: (_self, splits) => timeAxisLabels(splits),
+  };
+}
+
+/** uPlot options for the mean pane at a size, with the configured thresholds as labelled lines. */
 export function buildChartOptions(
   { width, height, thresholds }: { width: number; height: number; thresholds: Thresholds },
 ): ChartOptions {
   const series: ChartSeries[] = [
-    { label: "Window end (UTC)" },
+    { label: "Window end (UTC)", value: timeValue },
     { label: "Mean", stroke: CHART_COLORS.mean, width: 2, spanGaps: false, value: value2 },
     { label: "Mean + σ", stroke: CHART_COLORS.bandEdge, width: 1, value: value2 },
     { label: "Mean − σ", stroke: CHART_COLORS.bandEdge, width: 1, value: value2 },
@@ -184,24 +304,91 @@ export function buildChartOptions(
     },
   ];
   for (const level of MARKER_LEVELS) series[SERIES.markers[level]] = markerSeries(level);
+  series[SERIES.partial] = partialSeries();
   return {
-    width: Math.max(200, Math.round(width)),
-    height: Math.max(160, Math.round(height)),
+    ...paneOptions(width, height),
     series,
     bands: [{ series: [SERIES.upper, SERIES.lower], fill: CHART_COLORS.band }],
     scales: { x: { time: true }, y: { range: (_self, min, max) => yRange(min, max) } },
     axes: [
-      { ...axisStyle, label: "window end (UTC)", values: (_self, splits) => timeAxisLabels(splits) },
-      { ...axisStyle, label: "coherenceMean (0–100)", size: 56 },
+      timeAxis(width, true),
+      { ...axisStyle, font: AXIS_FONT, labelFont: AXIS_LABEL_FONT, label: axisTitles(width).mean, size: 44 },
     ],
-    legend: { show: true, live: true },
-    cursor: { points: { show: true } },
   };
 }
 
-/** Chart height for a container width: shorter on phones. */
+/** uPlot options for the volatility pane: the index and the two volatility cut-offs, cursor synced. */
+export function buildVolatilityOptions(
+  { width, height, thresholds }: { width: number; height: number; thresholds: Thresholds },
+): ChartOptions {
+  const cutoff = (label: string, color: string): ChartSeries => ({
+    label,
+    stroke: color,
+    width: 1.5,
+    dash: [6, 4],
+    points: { show: false },
+    value: noValue,
+  });
+  return {
+    ...paneOptions(width, height),
+    series: [
+      { label: "Window end (UTC)", value: timeValue },
+      {
+        label: "Volatility index",
+        stroke: CHART_COLORS.volatility,
+        width: 2,
+        spanGaps: false,
+        points: { show: false },
+        value: value3,
+      },
+      cutoff(`High-risk cut-off (volatility > ${thresholds.highVolatilityAbove})`, RISK_COLORS.high),
+      cutoff(`Medium-risk cut-off (volatility > ${thresholds.mediumVolatilityAbove})`, RISK_COLORS.medium),
+    ],
+    bands: [],
+    scales: {
+      x: { time: true },
+      y: { range: (_self, min, max) => volatilityRange(min, max, thresholds) },
+    },
+    axes: [
+      timeAxis(width, false),
+      {
+        ...axisStyle,
+        font: AXIS_FONT,
+        labelFont: AXIS_LABEL_FONT,
+        label: axisTitles(width).volatility,
+        size: 44,
+        values: (_self, splits) => splits.map((v) => formatNumber(v, 2)),
+      },
+    ],
+  };
+}
+
+/** Mean pane height for a container width: shorter on phones. */
 export function chartHeight(width: number): number {
-  return width < 560 ? 240 : 340;
+  return width < PHONE_WIDTH ? 220 : 320;
+}
+
+/** Volatility pane height for a container width. */
+export function volatilityHeight(width: number): number {
+  return width < PHONE_WIDTH ? 150 : 170;
+}
+
+/**
+ * The readout line for one window end (what the cursor is on, or the latest point): its date and time in
+ * 24-hour UTC, the figures, the risk, and why it is partial when it is.
+ */
+export function readoutText(point: SeriesPoint, partial: boolean): string {
+  const figures = point.coherenceMean === null
+    ? "no data"
+    : `mean ${formatNumber(point.coherenceMean)}${
+      point.stdev === null ? "" : ` ± ${formatNumber(point.stdev)}`
+    } · volatility ${formatNumber(point.volatilityIndex, 3)}`;
+  const why = point.warnings.length > 0
+    ? ` (${point.warnings.map((w) => w.code).join(", ")})`
+    : ` (n below ${Math.round(PARTIAL_SHARE * 100)} % of a full window)`;
+  return `${formatUtc(point.timestamp)} · ${figures} · n ${formatInteger(point.n)} · ${
+    riskLabel(point.predictedDriftRisk)
+  } risk${partial ? ` · partial window${why}` : ""}`;
 }
 
 /** A text summary of the chart (its accessible name, and what shows before the chart draws). */
@@ -217,9 +404,10 @@ export function chartSummary(series: Pick<SeriesResponse, "signal" | "windowSec"
     .map((level) => ({ level, count: points.filter((p) => p.predictedDriftRisk === level).length }))
     .filter(({ count }) => count > 0)
     .map(({ level, count }) => `${count} ${level}`);
-  return `${what}, ${points.length} window ends from ${formatClock(points[0].timestamp)} to ${
-    formatClock(last.timestamp)
-  } UTC (${withMean.length} with data; risk: ${counts.join(", ")}). Latest mean ${
+  const partial = partialWindows(points).filter(Boolean).length;
+  return `${what}, ${points.length} window ends from ${formatDateTime(points[0].timestamp)} to ${
+    formatDateTime(last.timestamp)
+  } UTC (${withMean.length} with data, ${partial} partial; risk: ${counts.join(", ")}). Latest mean ${
     formatNumber(last.coherenceMean)
   }, ${riskLabel(last.predictedDriftRisk).toLowerCase()} risk.`;
 }

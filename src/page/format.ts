@@ -30,18 +30,49 @@ function parseIso(iso: string | null | undefined): Date | null {
   return Number.isFinite(ms) ? new Date(ms) : null;
 }
 
+/** "2025-10-29 17:43:00" in UTC (whole seconds, 24-hour clock, no zone suffix); unparsable text as given. */
+export function formatDateTime(iso: string | null | undefined): string {
+  const date = parseIso(iso);
+  if (date === null) return iso ?? MISSING;
+  return date.toISOString().slice(0, 19).replace("T", " ");
+}
+
 /** "2025-10-29 17:43:00 UTC" (whole seconds); anything unparsable prints as given. */
 export function formatUtc(iso: string | null | undefined): string {
   const date = parseIso(iso);
   if (date === null) return iso ?? MISSING;
-  return `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+  return `${formatDateTime(iso)} UTC`;
 }
 
-/** "17:43:00" in UTC; anything unparsable prints as given. */
-export function formatClock(iso: string | null | undefined): string {
-  const date = parseIso(iso);
-  if (date === null) return iso ?? MISSING;
-  return date.toISOString().slice(11, 19);
+/**
+ * A window `(start, end]` in 24-hour UTC with its dates: "2026-12-02 08:09:34 to 09:09:34 UTC" within a day,
+ * "2026-12-01 09:00:00 to 2026-12-02 09:00:00 UTC" across days.
+ */
+export function formatInterval(startIso: string, endIso: string): string {
+  const start = formatDateTime(startIso);
+  const end = formatDateTime(endIso);
+  const sameDay = /^\d{4}-\d\d-\d\d /.test(start) && start.slice(0, 10) === end.slice(0, 10);
+  return `${start} to ${sameDay ? end.slice(11) : end} UTC`;
+}
+
+/** Epoch seconds (uPlot's time axis) as "2025-10-29 17:43:00 UTC"; null or non-finite as {@linkcode MISSING}. */
+export function formatEpochUtc(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return MISSING;
+  return formatUtc(new Date(Math.round(seconds) * 1000).toISOString());
+}
+
+const pad2 = (value: number) => String(value).padStart(2, "0");
+
+/**
+ * uPlot's `fmtDate` option: whatever template uPlot asks for, a 24-hour "2025-10-29 17:43:00". uPlot hands it
+ * dates from its `tzDate` option (`Etc/UTC` here), whose local fields are the UTC wall clock, so this reads
+ * the local fields and never shows a 12-hour clock or the browser's zone.
+ */
+export function fmtDate24(_template: string): (date: Date) => string {
+  return (date) =>
+    `${date.getFullYear()}-${pad2(date.getMonth() + 1)}-${pad2(date.getDate())} ${pad2(date.getHours())}:${
+      pad2(date.getMinutes())
+    }:${pad2(date.getSeconds())}`;
 }
 
 /** A short age: "45 s", "12 min", "3 h", "2 d". */

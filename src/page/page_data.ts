@@ -58,7 +58,7 @@ export async function fetchPageData(
     withSignals?: boolean;
   } = {},
 ): Promise<{ page: PageData; signals: SignalOption[] | null }> {
-  const paths = apiPaths(current, config);
+  const paths = apiPaths(current, { ...config, nowMs: now() });
   const errors: string[] = [];
   const get = async <T>(path: string, keys: readonly string[], what: string): Promise<T | null> => {
     try {

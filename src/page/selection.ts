@@ -4,7 +4,15 @@
  */
 import { POOLED_SIGNAL, STORE_MODES, type StoreMode } from "../core/vocabulary.ts";
 import { formatWindow, parseWindow } from "../core/window.ts";
-import type { Selection, SelectionOptions, SignalOption, StoreOption, WindowOption } from "./types.ts";
+import {
+  type Range,
+  RANGES,
+  type Selection,
+  type SelectionOptions,
+  type SignalOption,
+  type StoreOption,
+  type WindowOption,
+} from "./types.ts";
 
 /** Windows offered besides the configured ones. */
 export const COMMON_WINDOWS = ["5m", "1h", "24h"] as const;
@@ -41,6 +49,28 @@ export function isStoreMode(text: string): text is StoreMode {
   return (STORE_MODES as readonly string[]).includes(text);
 }
 
+/** The chart's range when the address names none: the last 24 h of window ends. */
+export const DEFAULT_RANGE: Range = "24h";
+
+export function isRange(text: string): text is Range {
+  return (RANGES as readonly string[]).includes(text);
+}
+
+/** A range's length in ms. */
+export function rangeMs(range: Range): number {
+  return parseWindow(range) * 1000;
+}
+
+/** "last 6 h": how the range select and the summaries name a range. */
+export function rangeLabel(range: Range): string {
+  return `last ${range.replace(/h$/, " h")}`;
+}
+
+/** Reads the page's `live` parameter: `0`, `false`, `off` or `no` pause live refresh; anything else is live. */
+export function parseLive(text: string | undefined): boolean {
+  return !["0", "false", "off", "no"].includes(text?.trim().toLowerCase() ?? "");
+}
+
 export interface SelectionContext {
   signals: readonly SignalOption[];
   configuredWindowsSec: readonly number[];
@@ -54,7 +84,7 @@ export interface SelectionContext {
  * could not be used.
  */
 export function resolveSelection(
-  query: { signal?: string; window?: string; store?: string },
+  query: { signal?: string; window?: string; store?: string; range?: string },
   context: SelectionContext,
 ): { selection: Selection; notices: string[] } {
   const notices: string[] = [];
@@ -79,7 +109,17 @@ export function resolveSelection(
     if (isStoreMode(requestedStore)) store = requestedStore;
     else notices.push(`Unknown store "${requestedStore}": showing the active store (${store}).`);
   }
-  return { selection: { signal, window, store }, notices };
+  let range = DEFAULT_RANGE;
+  const requestedRange = query.range?.trim().toLowerCase();
+  if (requestedRange) {
+    if (isRange(requestedRange)) range = requestedRange;
+    else {
+      notices.push(
+        `Unknown range "${requestedRange}": expected ${RANGES.join(", ")}; showing the ${rangeLabel(range)}.`,
+      );
+    }
+  }
+  return { selection: { signal, window, store, range }, notices };
 }
 
 /** The sidebar's choices for a selection (its window offered even when it is not a usual one). */
@@ -94,14 +134,28 @@ export function selectionOptions(
   };
 }
 
-/** The page URL's query for a selection: `?signal=alpha&window=1h&store=sqlite`. */
-export function selectionQuery(selection: Selection): string {
-  return `?${new URLSearchParams({ ...selection })}`;
+/**
+ * The page URL's query for a selection: `?signal=alpha&window=1h&store=sqlite&range=24h`, plus `live=0` when
+ * live refresh is paused, so a shared address opens the same view.
+ */
+export function selectionQuery(selection: Selection, { live = true }: { live?: boolean } = {}): string {
+  const query = new URLSearchParams({ ...selection });
+  if (!live) query.set("live", "0");
+  return `?${query}`;
 }
 
 export interface ApiPathOptions {
   seriesPoints: number;
   historyLimit: number;
+  /** The series runs from `nowMs − range` to `nowMs` (whole seconds); without it, the API's default span. */
+  nowMs?: number;
+}
+
+/** The series' `from` and `to` for a range ending at `nowMs`, whole seconds (RFC 3339). */
+export function seriesSpan(range: Range, nowMs: number): { from: string; to: string } {
+  const toMs = Math.floor(nowMs / 1000) * 1000;
+  const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
+  return { from: iso(toMs - rangeMs(range)), to: iso(toMs) };
 }
 
 /** The API requests behind one refresh of a selection (same-origin paths). */
@@ -110,7 +164,12 @@ export function apiPaths(selection: Selection, options: ApiPathOptions) {
   const query = (extra: Record<string, string>) => new URLSearchParams({ ...base, ...extra }).toString();
   return {
     metrics: `/coherence/metrics?${query({})}`,
-    series: `/coherence/series?${query({ points: String(options.seriesPoints) })}`,
+    series: `/coherence/series?${
+      query({
+        points: String(options.seriesPoints),
+        ...(options.nowMs === undefined ? {} : seriesSpan(selection.range, options.nowMs)),
+      })
+    }`,
     history: `/coherence/history?${query({ limit: String(options.historyLimit), store: selection.store })}`,
     signals: "/coherence/signals",
   };

@@ -10,7 +10,13 @@ export type Thresholds = MetricsResponse["explain"]["thresholds"];
 export type SeriesPoint = SeriesResponse["points"][number];
 export type HistoryRow = HistoryResponse["rows"][number];
 
-/** What the sidebar selects; also the page's query string (`/?signal=alpha&window=1h&store=sqlite`). */
+/** The chart's time ranges: the last 1 h, 6 h or 24 h of window ends. */
+export const RANGES = ["1h", "6h", "24h"] as const;
+export type Range = (typeof RANGES)[number];
+
+/**
+ * What the sidebar selects; also the page's query string (`/?signal=alpha&window=1h&store=sqlite&range=6h`).
+ */
 export interface Selection {
   /** A signal name, or `"*"` for all signals pooled. */
   signal: string;
@@ -18,6 +24,8 @@ export interface Selection {
   window: string;
   /** Which snapshot store the history table reads. */
   store: StoreMode;
+  /** How far back the chart's window ends go. */
+  range: Range;
 }
 
 export interface SignalOption {
@@ -76,6 +84,8 @@ export const PAGE_CONFIG_ID = "page-config";
 /** The small JSON block the client entry reads before hydrating (`<script type="application/json">`). */
 export interface PageConfig {
   selection: Selection;
+  /** False when the page was asked for with `live=0`: live refresh starts paused. */
+  live: boolean;
   pollMs: number;
   historyLimit: number;
   seriesPoints: number;

@@ -329,3 +329,17 @@ Deno.test("oversized URLs and request bodies are refused with problem+json befor
   equal(body.status, 413);
   equal((await json(body)).status, 413);
 });
+
+Deno.test("GET /coherence/series points carry the warnings /coherence/metrics gives at each end", async () => {
+  const { app } = testApp({ points, ingest: fakeIngest([], T0 - 90 * 60_000) });
+  const body = await json(await app.request("/coherence/series?signal=alpha&window=1h&points=4"));
+  const codes = new Set<string>();
+  for (const point of body.points) {
+    const metrics = await json(
+      await app.request(`/coherence/metrics?signal=alpha&window=1h&end=${point.timestamp}`),
+    );
+    deepEqual(point.warnings, metrics.warnings);
+    for (const warning of point.warnings) codes.add(warning.code);
+  }
+  ok(codes.has("window_exceeds_history"), "the early windows reach before the held history");
+});

@@ -48,27 +48,31 @@ async function waitForSnapshots(url: string): Promise<void> {
   });
 }
 
-/** Non-transparent pixels on the chart's canvas, and how many are the mean line's blue. */
-function chartInk(page: Page) {
-  return page.evaluate(() => {
-    const canvas = document.querySelector<HTMLCanvasElement>(".chart canvas");
-    if (!canvas) return { ink: 0, blue: 0, pixels: 0 };
-    const { data } = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height);
-    let ink = 0;
-    let blue = 0;
-    for (let i = 0; i < data.length; i += 4) {
-      if (data[i + 3] === 0) continue;
-      ink++;
-      // #1d4ed8, the mean line (drawn opaque)
-      if (
-        Math.abs(data[i] - 0x1d) < 24 && Math.abs(data[i + 1] - 0x4e) < 24 &&
-        Math.abs(data[i + 2] - 0xd8) < 24
-      ) {
-        blue++;
+/**
+ * Non-transparent pixels on a chart pane's canvas, and how many are near `color` (`#rrggbb`, drawn opaque):
+ * the mean line's blue by default.
+ */
+function chartInk(page: Page, selector = ".chart-mean canvas", color = "#1d4ed8") {
+  return page.evaluate(
+    (selector: string, color: string) => {
+      const canvas = document.querySelector<HTMLCanvasElement>(selector);
+      if (!canvas) return { ink: 0, blue: 0, pixels: 0 };
+      const { data } = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height);
+      const [r, g, b] = [1, 3, 5].map((at) => parseInt(color.slice(at, at + 2), 16));
+      let ink = 0;
+      let blue = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3] === 0) continue;
+        ink++;
+        if (Math.abs(data[i] - r) < 24 && Math.abs(data[i + 1] - g) < 24 && Math.abs(data[i + 2] - b) < 24) {
+          blue++;
+        }
       }
-    }
-    return { ink, blue, pixels: data.length / 4 };
-  });
+      return { ink, blue, pixels: data.length / 4 };
+    },
+    selector,
+    color,
+  );
 }
 
 /** True when a request stays on this machine (blob: and data: URLs never leave the page). */
@@ -122,7 +126,7 @@ Deno.test({
       // Load: everything from the service itself, the chart drawn with ink, the islands hydrated.
       const response = await page.goto(`${service.url}/`, { waitUntil: "networkidle0" });
       equal(response?.status(), 200);
-      await page.waitForSelector(".chart[data-drawn='true'] canvas");
+      await page.waitForSelector(".chart-mean[data-drawn='true'] canvas");
       await page.waitForFunction(() =>
         document.querySelector("form.controls button")?.textContent === "Refresh now"
       );
@@ -162,7 +166,7 @@ Deno.test({
       );
       ok(table.length >= 1, "the history table has rows");
       match(table[0][0], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
-      match(table[0][5], /^(Low|Medium|High|Unknown)$/);
+      match(table[0][1], /^(Low|Medium|High|Unknown)$/);
       match(
         await page.$eval(
           "#select-store",
@@ -195,7 +199,7 @@ Deno.test({
       );
       equal(new URL(page.url()).searchParams.get("window"), "24h", "the address keeps the selection");
       ok((await chartInk(page)).ink > ink.pixels * 0.02, "the chart still has ink after setData");
-      equal(await page.$$eval(".chart canvas", (c) => c.length), 1, "one chart, updated in place");
+      equal(await page.$$eval(".chart canvas", (c) => c.length), 2, "two panes, updated in place");
 
       // Export downloads the metrics shown, valid against the API schema.
       await page.click("#export-json");
@@ -221,7 +225,7 @@ Deno.test({
 
       // "Refresh now" (the live refresh, which also runs every 10 s) fetches again without a reload.
       const again = page.waitForResponse((r) => r.url().includes("/coherence/series?"));
-      await page.click("form.controls button");
+      await page.click("#refresh-button");
       equal((await again).status(), 200);
 
       // One signal: the select lists the fixture's signals.
@@ -250,10 +254,10 @@ Deno.test({
       equal(wide.scrollWidth, 1400);
       await page.setViewport({ width: 390, height: 844 });
       await page.waitForFunction(() =>
-        document.querySelector(".chart canvas")!.getBoundingClientRect().width < 390
+        document.querySelector(".chart-mean canvas")!.getBoundingClientRect().width < 390
       );
       const phone = await layout();
-      ok(phone.sidebar.bottom <= phone.main.top, "sidebar stacked above the main panel");
+      ok(phone.sidebar.bottom <= phone.main.top, "the (compact) sidebar stacked above the main panel");
       ok(phone.scrollWidth <= 390, `no sideways scrolling on a phone (${phone.scrollWidth} px)`);
 
       equal(
@@ -300,9 +304,251 @@ Deno.test({
       await Promise.all([page.waitForNavigation(), page.click("form.controls button")]);
       equal(new URL(page.url()).searchParams.get("signal"), "alpha");
       equal(await page.$eval(".risk-level", (p) => (p as HTMLElement).dataset.risk), "low");
+      // The range works without JavaScript too: Apply sends it, and the server renders that span.
+      await page.select("#select-range", "1h");
+      await Promise.all([page.waitForNavigation(), page.click("form.controls button")]);
+      equal(new URL(page.url()).searchParams.get("range"), "1h");
+      const span = await summarySpan(page);
+      ok(span > 0.9 * 3_600_000 && span <= 3_600_000, `the last hour of window ends (${span} ms)`);
     } finally {
       await chromium?.close();
       await service.shutdown();
+    }
+  },
+});
+
+/** Collects console errors, page errors, failed requests and requests leaving 127.0.0.1; and every URL. */
+function watch(page: Page): { problems: string[]; requests: string[] } {
+  const problems: string[] = [];
+  const requests: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => problems.push(`page error: ${error}`));
+  page.on("request", (request) => {
+    requests.push(request.url());
+    if (!isLocal(request)) problems.push(`request left 127.0.0.1: ${request.url()}`);
+  });
+  page.on("response", (response) => {
+    if (response.status() >= 400) problems.push(`HTTP ${response.status()} for ${response.url()}`);
+  });
+  return { problems, requests };
+}
+
+const DATE_TIME = String.raw`\d{4}-\d\d-\d\d (?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d`;
+
+/** The series' first and last window ends as the chart summary states them, epoch ms. */
+async function summarySpan(page: Page): Promise<number> {
+  const text = await page.$eval(".chart-summary", (p) => p.textContent ?? "");
+  const found = new RegExp(`window ends from (${DATE_TIME}) to (${DATE_TIME}) UTC`).exec(text);
+  ok(found, `the summary names both ends with their dates: ${text}`);
+  return Date.parse(`${found[2].replace(" ", "T")}Z`) - Date.parse(`${found[1].replace(" ", "T")}Z`);
+}
+
+Deno.test({
+  name:
+    "the page at a glance in headless Chromium: two synced panes, partial windows, 24-hour readout, pause, range in the URL, phone layout",
+  ignore: !present && !CI,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    if (!present) throw new Error(`CI=true but ${CHROMIUM_PATH} is missing`);
+    const dataDir = await Deno.makeTempDir({ prefix: "coherence-browser-glance-" });
+    const service = await startService(loadConfig({
+      PORT: "0",
+      HOST: "127.0.0.1",
+      PERSISTENCE: "csv",
+      DATA_DIR: dataDir,
+      LOG_LEVEL: "fatal",
+    }));
+    let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined;
+    let problems: string[] = [];
+    try {
+      await waitForSnapshots(service.url);
+      chromium = await launchChromium({ width: 1400, height: 900 });
+      const page = await chromium.browser.newPage();
+      const watched = watch(page);
+      problems = watched.problems;
+      const drawn = async () => {
+        await page.waitForSelector(".chart-mean[data-drawn='true'] canvas");
+        await page.waitForSelector(".chart-volatility[data-drawn='true'] canvas");
+      };
+      await page.goto(`${service.url}/?signal=*&window=1h`, { waitUntil: "networkidle0" });
+      await drawn();
+
+      // Both panes have ink: the mean line, and below it the volatility index with its high cut-off line.
+      const mean = await chartInk(page);
+      ok(mean.ink > mean.pixels * 0.02 && mean.blue > 50, `the mean pane has ink (${JSON.stringify(mean)})`);
+      const volatility = await chartInk(page, ".chart-volatility canvas", "#7c3aed");
+      ok(volatility.blue > 50, `the volatility index is drawn (${volatility.blue} purple pixels)`);
+      const highCut = await chartInk(page, ".chart-volatility canvas", "#b91c1c");
+      ok(highCut.blue > 20, `the 0.25 cut-off is drawn in the volatility pane (${highCut.blue} red pixels)`);
+
+      // Partial windows (the first hour of held data) are hollow grey rings, and the legend says what they are.
+      const rings = await chartInk(page, ".chart-mean canvas", "#6b7280");
+      ok(rings.blue > 10, `partial-window rings are drawn (${rings.blue} grey pixels)`);
+      match(
+        await page.$eval("[data-testid=legend-partial]", (li) => li.textContent ?? ""),
+        /partial window: n below 50 % of a full window/,
+      );
+
+      // The readout: date and 24-hour UTC time; at the left edge, a partial window and why.
+      const over = await page.$eval(".chart-mean .u-over", (e) => e.getBoundingClientRect().toJSON());
+      await page.mouse.move(over.left + 1, over.top + over.height / 2);
+      await page.waitForFunction(() =>
+        !document.querySelector("[data-testid=readout]")?.textContent?.startsWith("Latest")
+      );
+      const edge = await page.$eval("[data-testid=readout]", (p) => p.textContent ?? "");
+      match(edge, new RegExp(`^${DATE_TIME} UTC · .* · partial window \\(`));
+
+      // The cursor is synced: hovering the mean pane moves the volatility pane's cursor to the same x.
+      await page.mouse.move(over.left + over.width * 0.6, over.top + over.height / 2);
+      const cursors = await page.$$eval(
+        ".u-cursor-x",
+        (lines) =>
+          lines.map((l) => ({
+            transform: (l as HTMLElement).style.transform,
+            off: l.classList.contains("u-off"),
+          })),
+      );
+      equal(cursors.length, 2);
+      deepEqual(cursors[0], cursors[1], "both panes' cursors at the same place");
+      equal(cursors[1].off, false, "the volatility pane's cursor is shown");
+      const middle = await page.$eval("[data-testid=readout]", (p) => p.textContent ?? "");
+      match(
+        middle,
+        new RegExp(`^${DATE_TIME} UTC · mean \\d+\\.\\d\\d ± \\d+\\.\\d\\d · volatility \\d\\.\\d{3} · n`),
+      );
+      ok(!/\b(AM|PM|am|pm)\b/.test(middle), "no 12-hour clock");
+      await page.mouse.move(5, 5);
+
+      // The risk panel's window and the live status use the same clock, with dates.
+      match(
+        await page.$eval("[data-testid=risk-scope]", (p) => p.textContent ?? ""),
+        new RegExp(`, 1h window: ${DATE_TIME} to (?:${DATE_TIME}|\\d\\d:\\d\\d:\\d\\d) UTC$`),
+      );
+      match(
+        await page.$eval(".status", (p) => p.textContent ?? ""),
+        new RegExp(`^Live: updated ${DATE_TIME} UTC`),
+      );
+
+      // The summary names the dates; the default range is the last 24 h.
+      const fullSpan = await summarySpan(page);
+      ok(fullSpan > 20 * 3_600_000 && fullSpan <= 24 * 3_600_000, `24 h of window ends (${fullSpan} ms)`);
+
+      // Range: 6 h asks for the last 6 h, shows it, and the address keeps it; a reload (server render) reads it.
+      const ranged = page.waitForResponse((r) => r.url().includes("/coherence/series?"));
+      await page.select("#select-range", "6h");
+      const seriesUrl = new URL((await ranged).url());
+      equal(
+        Date.parse(seriesUrl.searchParams.get("to")!) - Date.parse(seriesUrl.searchParams.get("from")!),
+        6 * 3_600_000,
+      );
+      equal(new URL(page.url()).searchParams.get("range"), "6h");
+      await page.waitForFunction(() =>
+        document.querySelector(".chart-summary")?.textContent?.includes(" 120 window ends")
+      );
+      await page.waitForFunction(() =>
+        document.querySelector(".chart-legend summary")?.textContent?.includes("last 6 h")
+      );
+      ok(await summarySpan(page) <= 6 * 3_600_000, "the chart shows at most 6 h");
+      await page.reload({ waitUntil: "networkidle0" });
+      await drawn();
+      equal(await page.$eval("#select-range", (s) => (s as HTMLSelectElement).value), "6h");
+      const span = await summarySpan(page);
+      ok(span > 5.9 * 3_600_000 && span <= 6 * 3_600_000, `after a reload, still 6 h (${span} ms)`);
+
+      // Pause stops the live refresh (nothing fetched for more than a poll period) and is in the address.
+      await page.waitForFunction(() => document.querySelector("#live-toggle")?.textContent === "Pause live");
+      await page.click("#live-toggle");
+      await page.waitForFunction(() =>
+        document.querySelector("#live-toggle")?.getAttribute("aria-pressed") === "true"
+      );
+      equal(new URL(page.url()).searchParams.get("live"), "0");
+      match(
+        await page.$eval(".status", (p) => p.textContent ?? ""),
+        new RegExp(`^Paused: showing data from ${DATE_TIME} UTC`),
+      );
+      const before = watched.requests.filter((url) => url.includes("/coherence/")).length;
+      await new Promise((resolve) => setTimeout(resolve, 11_500));
+      equal(
+        watched.requests.filter((url) => url.includes("/coherence/")).length,
+        before,
+        "no requests while paused",
+      );
+
+      // Resume fetches at once, drops live=0 from the address, and the timer runs again.
+      const resumed = page.waitForResponse((r) => r.url().includes("/coherence/series?"), { timeout: 2_000 });
+      await page.click("#live-toggle");
+      equal((await resumed).status(), 200);
+      equal(new URL(page.url()).searchParams.get("live"), null);
+      const polled = page.waitForResponse((r) => r.url().includes("/coherence/series?"), { timeout: 12_000 });
+      equal((await polled).status(), 200, "the next poll comes on its own");
+
+      // A shared paused address opens paused.
+      await page.goto(`${service.url}/?signal=*&window=1h&range=6h&live=0`, { waitUntil: "networkidle0" });
+      await page.waitForFunction(() => document.querySelector("#live-toggle")?.textContent === "Resume live");
+
+      // Phone, 390 × 844: the verdict in the first screen, no sideways page scrolling, the legend collapsed, the
+      // y title fitting its pane, the table's risk column in view.
+      await page.setViewport({ width: 390, height: 844 });
+      await page.goto(`${service.url}/?signal=*&window=1h`, { waitUntil: "networkidle0" });
+      await drawn();
+      const phone = await page.evaluate(() => {
+        const box = (selector: string) => document.querySelector(selector)!.getBoundingClientRect().toJSON();
+        const context = document.createElement("canvas").getContext("2d")!;
+        context.font = "bold 12px system-ui, sans-serif";
+        const wrap = document.querySelector<HTMLElement>(".table-wrap")!;
+        return {
+          verdict: box(".risk-level"),
+          scrollWidth: document.documentElement.scrollWidth,
+          legendOpen: document.querySelector<HTMLDetailsElement>(".chart-legend")!.open,
+          legend: box(".chart-legend"),
+          plot: box(".chart-mean .u-over"),
+          meanTitle: context.measureText("mean (0–100)").width,
+          volatilityPlot: box(".chart-volatility .u-over"),
+          volatilityTitle: context.measureText("volatility").width,
+          canvas: box(".chart-mean canvas"),
+          riskCell: box("table.history tbody tr td:nth-child(2)"),
+          wrap: box(".table-wrap"),
+          scrolls: wrap.scrollWidth > wrap.clientWidth,
+          hintShown:
+            getComputedStyle(document.querySelector("[data-testid=scroll-hint]")!).display !== "none",
+        };
+      });
+      ok(
+        phone.verdict.bottom < 844,
+        `the verdict is in the first screen (bottom ${phone.verdict.bottom} px)`,
+      );
+      ok(phone.scrollWidth <= 390, `no sideways page scrolling (${phone.scrollWidth} px)`);
+      equal(phone.legendOpen, false, "the legend is collapsed");
+      ok(phone.legend.height < 30, `the collapsed legend is one line (${phone.legend.height} px)`);
+      ok(phone.canvas.right <= 390, "the chart fits the screen");
+      ok(
+        phone.meanTitle < phone.plot.height,
+        `the mean pane's y title fits (${phone.meanTitle} < ${phone.plot.height})`,
+      );
+      ok(
+        phone.volatilityTitle < phone.volatilityPlot.height,
+        `the volatility pane's y title fits (${phone.volatilityTitle} < ${phone.volatilityPlot.height})`,
+      );
+      ok(phone.plot.left >= 30, `room for the y title and values left of the plot (${phone.plot.left} px)`);
+      ok(
+        phone.riskCell.right <= phone.wrap.right && phone.riskCell.right <= 390,
+        "the risk column is visible without scrolling",
+      );
+      equal(phone.hintShown, phone.scrolls, "the scroll hint shows exactly when the table scrolls");
+
+      equal(
+        problems.length,
+        0,
+        `no console errors, failed requests or requests leaving 127.0.0.1:\n${problems.join("\n")}`,
+      );
+    } finally {
+      if (problems.length > 0) console.error(`browser problems seen:\n${problems.join("\n")}`);
+      await chromium?.close();
+      await service.shutdown();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     }
   },
 });

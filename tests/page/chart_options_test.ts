@@ -1,12 +1,23 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import {
+  axisTitles,
   buildChartData,
   buildChartOptions,
+  buildVolatilityData,
+  buildVolatilityOptions,
+  CHART_COLORS,
   chartHeight,
   chartSummary,
+  CURSOR_SYNC_KEY,
+  fullWindowN,
   MARKER_LEVELS,
+  partialWindows,
+  readoutText,
   SERIES,
   timeAxisLabels,
+  VOLATILITY_SERIES,
+  volatilityHeight,
+  volatilityRange,
   yRange,
 } from "../../src/page/chart_options.ts";
 import { RISK_COLORS } from "../../src/page/format.ts";
@@ -27,6 +38,7 @@ const points: SeriesPoint[] = [
     stdev: null,
     volatilityIndex: null,
     predictedDriftRisk: "unknown",
+    warnings: [],
   },
   {
     timestamp: "2025-10-29T17:10:00Z",
@@ -35,6 +47,7 @@ const points: SeriesPoint[] = [
     stdev: null,
     volatilityIndex: null,
     predictedDriftRisk: "high",
+    warnings: [],
   },
   {
     timestamp: "2025-10-29T17:20:00Z",
@@ -43,6 +56,7 @@ const points: SeriesPoint[] = [
     stdev: 3,
     volatilityIndex: 0.035,
     predictedDriftRisk: "low",
+    warnings: [],
   },
   {
     timestamp: "2025-10-29T17:30:00Z",
@@ -51,12 +65,13 @@ const points: SeriesPoint[] = [
     stdev: 10,
     volatilityIndex: 0.133,
     predictedDriftRisk: "medium",
+    warnings: [],
   },
 ];
 
 Deno.test("buildChartData() aligns x in epoch seconds with mean, ±σ band, threshold lines and markers", () => {
   const data = buildChartData(points, thresholds);
-  equal(data.length, 10);
+  equal(data.length, 11);
   deepEqual(data[SERIES.time], points.map((p) => Date.parse(p.timestamp) / 1000));
   deepEqual(data[SERIES.mean], [null, 55, 85, 75]);
   deepEqual(data[SERIES.upper], [null, null, 88, 85], "no band where σ is missing (n < 2)");
@@ -65,7 +80,8 @@ Deno.test("buildChartData() aligns x in epoch seconds with mean, ±σ band, thre
   deepEqual(data[SERIES.mediumCutoff], [80, 80, 80, 80]);
   deepEqual(data[SERIES.markers.low], [null, null, 85, null]);
   deepEqual(data[SERIES.markers.medium], [null, null, null, 75]);
-  deepEqual(data[SERIES.markers.high], [null, 55, null, null]);
+  deepEqual(data[SERIES.markers.high], [null, null, null, null], "the n = 1 window is partial: no risk dot");
+  deepEqual(data[SERIES.partial], [null, 55, null, null], "a hollow marker at the partial window's mean");
   deepEqual(
     data[SERIES.markers.unknown],
     [null, null, null, null],
@@ -76,7 +92,7 @@ Deno.test("buildChartData() aligns x in epoch seconds with mean, ±σ band, thre
 
 Deno.test("buildChartData() of no points is one empty array per series", () => {
   const data = buildChartData([], thresholds);
-  equal(data.length, 10);
+  equal(data.length, 11);
   for (const series of data) deepEqual(series, []);
 });
 
@@ -113,7 +129,7 @@ Deno.test("buildChartOptions() draws markers as coloured points without lines", 
 Deno.test("buildChartOptions() keeps a usable minimum size and formats legend values", () => {
   const options = buildChartOptions({ width: 10.4, height: 20, thresholds });
   equal(options.width, 200);
-  equal(options.height, 160);
+  equal(options.height, 100);
   equal(options.series[SERIES.mean].value?.(null, 84.125), "84.13");
   equal(options.series[SERIES.mean].value?.(null, null), "—");
   equal(options.series[SERIES.highCutoff].value?.(null, 60), "");
@@ -148,10 +164,111 @@ Deno.test("chartHeight() is shorter on phones", () => {
 Deno.test("chartSummary() describes the series in words for screen readers and no-JS readers", () => {
   const text = chartSummary({ signal: "*", windowSec: 3600, points });
   match(text, /^coherenceMean of all signals \(\*\) over rolling 1h windows, 4 window ends/);
-  match(text, /from 17:00:00 to 17:30:00 UTC \(3 with data; risk: 1 low, 1 medium, 1 high, 1 unknown\)/);
+  match(
+    text,
+    /from 2025-10-29 17:00:00 to 2025-10-29 17:30:00 UTC \(3 with data, 2 partial; risk: 1 low, 1 medium, 1 high, 1 unknown\)/,
+  );
   match(text, /Latest mean 75\.00, medium risk\.$/);
   equal(
     chartSummary({ signal: "alpha", windowSec: 300, points: [] }),
     "coherenceMean of alpha over rolling 5m windows: no points.",
   );
+});
+
+const warned = { code: "stale_data" as const, message: "Newest point is 20m old at the window end" };
+
+Deno.test("partialWindows() marks n below half the median n, and any window with warnings", () => {
+  const ns = [4, 60, 61, 60, 29, 30, 60];
+  const series = ns.map((n, i) => ({ n, warnings: i === 6 ? [warned] : [] }));
+  equal(fullWindowN(series), 60);
+  deepEqual(partialWindows(series), [true, false, false, false, true, false, true]);
+  equal(
+    fullWindowN([{ n: 0 }, { n: 10 }, { n: 20 }]),
+    15,
+    "empty windows do not count; even count: midpoint",
+  );
+  deepEqual(partialWindows([]), []);
+});
+
+Deno.test("buildChartOptions() draws partial windows as hollow grey rings", () => {
+  const partial = buildChartOptions({ width: 900, height: 340, thresholds }).series[SERIES.partial];
+  equal(partial.label, "Partial window");
+  equal(partial.points?.fill, "#ffffff");
+  equal(partial.points?.stroke, CHART_COLORS.partial);
+  equal(partial.paths?.(), null);
+});
+
+Deno.test("buildVolatilityData() gives the index and both volatility cut-offs at each window end", () => {
+  const data = buildVolatilityData(points, thresholds);
+  deepEqual(data[VOLATILITY_SERIES.time], points.map((p) => Date.parse(p.timestamp) / 1000));
+  deepEqual(data[VOLATILITY_SERIES.volatility], [null, null, 0.035, 0.133]);
+  deepEqual(data[VOLATILITY_SERIES.highCutoff], [0.25, 0.25, 0.25, 0.25]);
+  deepEqual(data[VOLATILITY_SERIES.mediumCutoff], [0.1, 0.1, 0.1, 0.1]);
+});
+
+Deno.test("buildVolatilityOptions() labels the cut-offs and shares the cursor with the mean pane", () => {
+  const options = buildVolatilityOptions({ width: 900, height: 170, thresholds });
+  equal(options.series.length, buildVolatilityData(points, thresholds).length);
+  match(options.series[VOLATILITY_SERIES.highCutoff].label!, /volatility > 0.25/);
+  match(options.series[VOLATILITY_SERIES.mediumCutoff].label!, /volatility > 0.1/);
+  equal(options.series[VOLATILITY_SERIES.volatility].value?.(null, 0.31439), "0.314");
+  const mean = buildChartOptions({ width: 900, height: 320, thresholds });
+  equal(options.cursor.sync.key, CURSOR_SYNC_KEY);
+  equal(mean.cursor.sync.key, CURSOR_SYNC_KEY, "both panes sync on one key");
+  deepEqual(options.scales.y.range(null, 0.02, 0.05), [0, 0.3], "both cut-offs always in view");
+  equal(options.legend.show, false, "the page's own legend and readout replace uPlot's table");
+});
+
+Deno.test("volatilityRange() reaches above the data and the high cut-off, and below 0 only when needed", () => {
+  deepEqual(volatilityRange(0.01, 0.05, thresholds), [0, 0.3]);
+  deepEqual(volatilityRange(0.1, 0.5, thresholds), [0, 0.55]);
+  deepEqual(volatilityRange(null, null, thresholds), [0, 0.3]);
+  deepEqual(volatilityRange(-0.2, 0.1, thresholds), [-0.25, 0.3]);
+});
+
+Deno.test("both panes show times in 24-hour UTC with the date, whatever the template", () => {
+  const options = buildChartOptions({ width: 900, height: 320, thresholds });
+  const evening = Date.parse("2026-12-01T20:05:09Z") / 1000;
+  equal(options.series[SERIES.time].value?.(null, evening), "2026-12-01 20:05:09 UTC");
+  equal(
+    buildVolatilityOptions({ width: 900, height: 170, thresholds }).series[0].value?.(null, evening),
+    "2026-12-01 20:05:09 UTC",
+  );
+  // uPlot hands fmtDate's formatters tzDate-shifted dates, whose local fields are the UTC wall clock.
+  const format = options.fmtDate("{M}/{D}/{YY} {h}:{mm}{aa}");
+  equal(format(new Date(2026, 11, 1, 20, 5, 9)), "2026-12-01 20:05:09");
+  equal(format(new Date(2026, 0, 2, 0, 0, 0)), "2026-01-02 00:00:00");
+});
+
+Deno.test("readoutText() gives the date and 24-hour time, the figures, the risk and why a window is partial", () => {
+  equal(
+    readoutText({ ...points[3], timestamp: "2026-12-01T20:05:09Z" }, false),
+    "2026-12-01 20:05:09 UTC · mean 75.00 ± 10.00 · volatility 0.133 · n 10 · Medium risk",
+  );
+  equal(
+    readoutText(points[1], true),
+    "2025-10-29 17:10:00 UTC · mean 55.00 · volatility — · n 1 · High risk · partial window " +
+      "(n below 50 % of a full window)",
+  );
+  match(readoutText({ ...points[2], warnings: [warned] }, true), /partial window \(stale_data\)$/);
+  match(readoutText(points[0], true), /· no data · n 0 · Unknown risk/);
+});
+
+Deno.test("axisTitles() and the pane heights are shorter on phones, so the rotated y title fits", () => {
+  // About 7 px a character at 12 px bold: the title must fit the plot height (pane less the time axis).
+  for (const width of [390, 1000]) {
+    const titles = axisTitles(width);
+    ok(titles.mean.length * 7 < chartHeight(width) - 60, `${titles.mean} fits at ${width} px`);
+    // The volatility pane's time axis has no title (the mean pane's names the shared axis): about 50 px.
+    ok(
+      titles.volatility.length * 7 < volatilityHeight(width) - 50,
+      `${titles.volatility} fits at ${width} px`,
+    );
+  }
+  ok(volatilityHeight(390) <= volatilityHeight(1000));
+});
+
+Deno.test("only the mean pane titles the shared time axis", () => {
+  equal(buildChartOptions({ width: 390, height: 220, thresholds }).axes[0].label, "window end (UTC)");
+  equal(buildVolatilityOptions({ width: 390, height: 150, thresholds }).axes[0].label, undefined);
 });

@@ -2,8 +2,10 @@ import { equal, match } from "node:assert/strict";
 import {
   exportFileName,
   formatAge,
-  formatClock,
+  formatDateTime,
+  formatEpochUtc,
   formatInteger,
+  formatInterval,
   formatNumber,
   formatSignal,
   formatUtc,
@@ -42,13 +44,12 @@ Deno.test("formatInteger() groups thousands with commas, independent of the loca
   equal(formatInteger(null), MISSING);
 });
 
-Deno.test("formatUtc() and formatClock() print UTC whole seconds and pass unparsable text through", () => {
+Deno.test("formatUtc() prints UTC whole seconds and pass unparsable text through", () => {
   equal(formatUtc("2025-10-29T17:43:00.912Z"), "2025-10-29 17:43:00 UTC");
   equal(formatUtc("2025-10-29T19:43:00+02:00"), "2025-10-29 17:43:00 UTC");
-  equal(formatClock("2025-10-29T17:43:05Z"), "17:43:05");
   equal(formatUtc("not a date"), "not a date");
   equal(formatUtc(null), MISSING);
-  equal(formatClock(undefined), MISSING);
+  equal(formatUtc(undefined), MISSING);
 });
 
 Deno.test("formatAge() picks seconds, minutes, hours or days", () => {
@@ -106,7 +107,7 @@ Deno.test("select option labels mark configured windows and the active store", (
   equal(storeOptionLabel({ mode: "csv", active: false }), "csv");
 });
 
-const selection: Selection = { signal: "*", window: "1h", store: "sqlite" };
+const selection: Selection = { signal: "*", window: "1h", store: "sqlite", range: "24h" };
 const view = (over: Partial<HistoryView>): HistoryView => ({
   available: true,
   store: "sqlite",
@@ -155,4 +156,22 @@ Deno.test("exportFileName() names the signal, window and time, safe for any file
     exportFileName({ signal: "a/b c", windowSec: 86400, timestamp: "2025-10-29T17:43:00Z" }),
     "coherence-metrics_a_b_c_24h_2025-10-29T17-43-00Z.json",
   );
+});
+
+Deno.test("formatInterval() prints a window in 24-hour UTC with its dates, the end's date only when it differs", () => {
+  equal(
+    formatInterval("2026-12-02T08:09:34Z", "2026-12-02T21:09:34Z"),
+    "2026-12-02 08:09:34 to 21:09:34 UTC",
+  );
+  equal(
+    formatInterval("2026-12-01T09:00:00Z", "2026-12-02T09:00:00.500Z"),
+    "2026-12-01 09:00:00 to 2026-12-02 09:00:00 UTC",
+  );
+});
+
+Deno.test("formatDateTime() and formatEpochUtc() print 24-hour UTC with the date", () => {
+  equal(formatDateTime("2026-12-01T20:05:09.900Z"), "2026-12-01 20:05:09");
+  equal(formatEpochUtc(Date.parse("2026-12-01T20:05:09Z") / 1000), "2026-12-01 20:05:09 UTC");
+  equal(formatEpochUtc(null), MISSING);
+  equal(formatEpochUtc(Number.NaN), MISSING);
 });

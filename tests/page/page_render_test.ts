@@ -93,7 +93,11 @@ Deno.test("GET / wraps each island with its name and plain-JSON props, and they 
   const { html, close } = await pageWithHistory();
   try {
     const islands = islandsOf(html);
-    deepEqual(islands.map((i) => i.name), ["Controls", "TrendChart", "RiskPanel", "HistoryTable"]);
+    deepEqual(
+      islands.map((i) => i.name),
+      ["Controls", "RiskPanel", "TrendChart", "HistoryTable"],
+      "verdict before the chart in reading order",
+    );
     for (const { name, props } of islands) {
       ok(isIslandName(name));
       // What the client's hydrate() renders from the same props must equal the server's markup.
@@ -102,7 +106,7 @@ Deno.test("GET / wraps each island with its name and plain-JSON props, and they 
       ok(html.includes(markup), `${name} re-renders identically from its data-props`);
     }
     const config = pageConfigOf(html);
-    deepEqual(config.selection, { signal: "*", window: "1h", store: "sqlite" });
+    deepEqual(config.selection, { signal: "*", window: "1h", store: "sqlite", range: "24h" });
     equal(config.pollMs, 10_000);
   } finally {
     await close();
@@ -147,7 +151,7 @@ Deno.test("GET / has a label for every select and native controls", async () => 
     match(html, /<option selected value="sqlite">sqlite \(active\)<\/option>/);
     match(html, /<option value="none">none<\/option>/);
     match(html, /<form class="controls" method="get" action="\/"/);
-    match(html, /<button type="submit" class="button">Apply<\/button>/);
+    match(html, /<button type="submit" class="button" id="refresh-button">Apply<\/button>/);
   } finally {
     await close();
   }
@@ -156,7 +160,7 @@ Deno.test("GET / has a label for every select and native controls", async () => 
 Deno.test("GET /?signal=&window=&store= renders that selection", async () => {
   const { html, close } = await pageWithHistory("/?signal=gamma&window=5m&store=none");
   try {
-    deepEqual(pageConfigOf(html).selection, { signal: "gamma", window: "5m", store: "none" });
+    deepEqual(pageConfigOf(html).selection, { signal: "gamma", window: "5m", store: "none", range: "24h" });
     match(html, /data-risk="high"/);
     match(html, /<option selected value="gamma">/);
     match(html, /<option selected value="5m">/);
@@ -167,11 +171,35 @@ Deno.test("GET /?signal=&window=&store= renders that selection", async () => {
   }
 });
 
+Deno.test("GET /?range=6h&live=0 renders that range (series, select, legend) and starts paused", async () => {
+  const { html, close } = await pageWithHistory("/?signal=alpha&window=1h&range=6h&live=0");
+  try {
+    const config = pageConfigOf(html);
+    equal(config.selection.range, "6h");
+    equal(config.live, false);
+    match(html, /<option selected value="6h">last 6 h<\/option>/);
+    match(html, /<input type="hidden" name="live" value="0"\/>/, "Apply keeps the pause");
+    const { series } = islandsOf(html).find((i) => i.name === "TrendChart")!.props as {
+      series: { from: string; to: string };
+    };
+    equal(Date.parse(series.to) - Date.parse(series.from), 6 * 3_600_000, "the series spans the last 6 h");
+    equal(series.to, "2025-10-29T17:00:00Z", "the range ends at the service's clock");
+    match(html, /Legend · last 6 h of window ends/);
+    const plain = await pageWithHistory("/");
+    plain.close();
+    const live = pageConfigOf(plain.html);
+    equal(live.live, true);
+    equal(live.selection.range, "24h");
+  } finally {
+    await close();
+  }
+});
+
 Deno.test("GET / with an unknown signal or a bad window falls back to the defaults and says so", async () => {
   const { response, html, close } = await pageWithHistory("/?signal=zeta&window=5x");
   try {
     equal(response.status, 200);
-    deepEqual(pageConfigOf(html).selection, { signal: "*", window: "1h", store: "sqlite" });
+    deepEqual(pageConfigOf(html).selection, { signal: "*", window: "1h", store: "sqlite", range: "24h" });
     match(
       html,
       /<ul class="problems" aria-label="Problems"><li>Unknown signal &quot;zeta&quot;: showing all/,
