@@ -180,9 +180,14 @@ Deno.test("GET /?range=6h&live=0 renders that range (series, select, legend) and
     match(html, /<option selected value="6h">last 6 h<\/option>/);
     match(html, /<input type="hidden" name="live" value="0"\/>/, "Apply keeps the pause");
     const { series } = islandsOf(html).find((i) => i.name === "TrendChart")!.props as {
-      series: { from: string; to: string };
+      series: { from: string; to: string; stepSec: number };
     };
-    equal(Date.parse(series.to) - Date.parse(series.from), 6 * 3_600_000, "the series spans the last 6 h");
+    // Whole-second steps: the ends span the last 6 h less what the rounding of the step leaves out (< 1 step).
+    const spanMs = Date.parse(series.to) - Date.parse(series.from);
+    ok(
+      spanMs <= 6 * 3_600_000 && spanMs > 6 * 3_600_000 - series.stepSec * 1000,
+      `the series spans the last 6 h`,
+    );
     equal(series.to, "2025-10-29T17:00:00Z", "the range ends at the service's clock");
     match(html, /Legend · last 6 h of window ends/);
     const plain = await pageWithHistory("/");
