@@ -44,6 +44,7 @@ import {
   SnapshotRowSchema,
   type SnapshotStore,
   SnapshotStoreError,
+  storeError,
   validateBeforeMs,
   validateQuery,
   validateRows,
@@ -259,15 +260,11 @@ export class CsvSnapshotStore implements SnapshotStore {
     }
   }
 
-  append(rows: readonly SnapshotRow[]): Promise<void> {
-    try {
-      validateRows(rows);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (rows.length === 0) return Promise.resolve();
+  async append(rows: readonly SnapshotRow[]): Promise<void> {
+    validateRows(rows);
+    if (rows.length === 0) return;
     const body = encodeRows(rows);
-    return this.#serial(async () => {
+    return await this.#serial(async () => {
       try {
         const file = await Deno.open(this.location, { read: true, append: true, create: true });
         try {
@@ -298,34 +295,23 @@ export class CsvSnapshotStore implements SnapshotStore {
           file.close();
         }
       } catch (error) {
-        throw new SnapshotStoreError(
-          `Cannot append ${rows.length} snapshot rows to "${this.location}": ${errorMessage(error)}`,
-          { cause: error },
-        );
+        throw storeError(`Cannot append ${rows.length} snapshot rows to "${this.location}"`, error);
       }
     });
   }
 
-  history(query: HistoryQuery): Promise<SnapshotRow[]> {
-    try {
-      validateQuery(query);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (query.limit === 0) return Promise.resolve([]);
+  async history(query: HistoryQuery): Promise<SnapshotRow[]> {
+    validateQuery(query);
+    if (query.limit === 0) return [];
     // The encoded `signal,window_sec,` that follows computed_at (which holds no comma or quote) on our lines.
     const key = `${stringify([[query.signal, String(query.windowSec)]]).slice(0, -1)},`;
     const since = query.sinceMs ?? -Infinity;
-    return this.#serial(async () => {
+    return await this.#serial(async () => {
       let lines: string[];
       try {
         lines = dataLines(await this.#readText(), this.location);
       } catch (error) {
-        if (error instanceof SnapshotStoreError) throw error;
-        throw new SnapshotStoreError(
-          `Cannot read snapshot history from "${this.location}": ${errorMessage(error)}`,
-          { cause: error },
-        );
+        throw storeError(`Cannot read snapshot history from "${this.location}"`, error);
       }
       let skipped = 0;
       // Candidates: complete lines of the series, with computed_at (the unquoted first field) ≥ since.
@@ -364,13 +350,9 @@ export class CsvSnapshotStore implements SnapshotStore {
     });
   }
 
-  prune(beforeMs: number): Promise<number> {
-    try {
-      validateBeforeMs(beforeMs);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#serial(async () => {
+  async prune(beforeMs: number): Promise<number> {
+    validateBeforeMs(beforeMs);
+    return await this.#serial(async () => {
       try {
         const lines = dataLines(await this.#readText(), this.location);
         const complete = lines.filter((line) => line !== "" && looksComplete(line));
@@ -393,10 +375,7 @@ export class CsvSnapshotStore implements SnapshotStore {
         this.skippedLines = 0;
         return deleted;
       } catch (error) {
-        if (error instanceof SnapshotStoreError) throw error;
-        throw new SnapshotStoreError(`Cannot prune snapshots in "${this.location}": ${errorMessage(error)}`, {
-          cause: error,
-        });
+        throw storeError(`Cannot prune snapshots in "${this.location}"`, error);
       }
     });
   }
@@ -438,10 +417,7 @@ export async function openCsvStore(path: string): Promise<CsvSnapshotStore> {
       if (!isOurHeader(head, path)) await replaceAtomically(path, `${CSV_HEADER}\n`); // a torn header, nothing else
     }
   } catch (error) {
-    if (error instanceof SnapshotStoreError) throw error;
-    throw new SnapshotStoreError(`Cannot open snapshot store "${path}": ${errorMessage(error)}`, {
-      cause: error,
-    });
+    throw storeError(`Cannot open snapshot store "${path}"`, error);
   }
   return new CsvSnapshotStore(path);
 }
