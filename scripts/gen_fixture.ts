@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { mulberry32 } from "../src/mock/darshan_server.ts";
 
 /** Idle and active agent counts reported with each upstream record. */
 export interface AgentStates {
@@ -112,18 +113,6 @@ function deltaBaseline(progress: number): number {
   if (progress < 0.6) return 50;
   if (progress < 0.9) return ease(50, 84, (progress - 0.6) / 0.3);
   return 84;
-}
-
-/** mulberry32: a small, fast 32-bit seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Standard normal deviates from `random` by the Box–Muller transform (both values of each pair used). */
