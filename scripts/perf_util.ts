@@ -18,6 +18,22 @@ export async function startArgs(): Promise<string[]> {
   return words.slice(1);
 }
 
+/** The value after `--<name>` on the command line, or `fallback`. */
+export function flag(name: string, fallback: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
+}
+
+/** Resident set size of a process, MB (Linux /proc), or NaN. */
+export async function rssMb(pid: number): Promise<number> {
+  try {
+    const status = await Deno.readTextFile(`/proc/${pid}/status`);
+    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
 /** A free TCP port on 127.0.0.1 (bound and released at once). */
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
