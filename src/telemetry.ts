@@ -17,10 +17,6 @@ export const TRACER_NAME = "coherence-engine";
 export const REQUEST_ID_ATTRIBUTE = "coherence.request_id";
 export const INGEST_SPAN_NAME = "ingest.cycle";
 
-export function defaultTracer(): Tracer {
-  return trace.getTracer(TRACER_NAME);
-}
-
 /**
  * Tags the active request span (the one `Deno.serve` opened) with the request id and, once routing is known,
  * the route: `http.route` and the span name `METHOD /route` (OpenTelemetry's HTTP naming).
@@ -65,7 +61,7 @@ export function cycleAttributes(cycle: IngestCycle): Record<string, string | num
  */
 export async function traceIngestCycle(
   run: () => Promise<IngestCycle>,
-  tracer: Tracer = defaultTracer(),
+  tracer: Tracer = trace.getTracer(TRACER_NAME),
 ): Promise<IngestCycle> {
   const span = tracer.startSpan(INGEST_SPAN_NAME);
   try {

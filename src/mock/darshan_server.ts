@@ -311,10 +311,15 @@ export function createMockDarshan(options: MockDarshanOptions): MockDarshan {
       invalid: 0,
     };
     requests.push(entry);
-    const problem = (status: 400 | 401 | 403, fault: MockRequestEntry["fault"], detail: string) => {
+    const problem = (
+      status: 400 | 401 | 403 | 429 | 500 | 502 | 503 | 504,
+      fault: MockRequestEntry["fault"],
+      detail: string,
+      title: string | null = fault,
+    ) => {
       entry.status = status;
       entry.fault = fault;
-      return c.json({ title: fault, status, detail }, status);
+      return c.json({ title, status, detail }, status);
     };
 
     const auth = c.req.header("Authorization");
@@ -365,15 +370,11 @@ export function createMockDarshan(options: MockDarshanOptions): MockDarshan {
     }
     if (errorRate > 0 && random() < errorRate) {
       const status = ([500, 502, 503, 504] as const)[Math.floor(random() * 4)];
-      entry.status = status;
-      entry.fault = "error";
-      return c.json({ title: "upstream_error", status, detail: "Injected failure" }, status);
+      return problem(status, "error", "Injected failure", "upstream_error");
     }
     if (rateLimitRate > 0 && random() < rateLimitRate) {
-      entry.status = 429;
-      entry.fault = "rate_limit";
       c.header("Retry-After", String(retryAfterSec));
-      return c.json({ title: "rate_limited", status: 429, detail: "Slow down" }, 429);
+      return problem(429, "rate_limit", "Slow down", "rate_limited");
     }
 
     // The window: records with from < ts ≤ to, or everything when no bound is given.
