@@ -51,7 +51,7 @@ export interface GenerateFixtureOptions {
 }
 
 /** The options the committed `fixtures/signals.json` is generated with. */
-export const DEFAULT_FIXTURE_OPTIONS: Readonly<Required<GenerateFixtureOptions>> = Object.freeze({
+const DEFAULT_FIXTURE_OPTIONS: Readonly<Required<GenerateFixtureOptions>> = Object.freeze({
   end: new Date("2025-10-29T18:00:00Z"),
   hours: 26,
   cadenceSec: 60,
@@ -59,7 +59,7 @@ export const DEFAULT_FIXTURE_OPTIONS: Readonly<Required<GenerateFixtureOptions>>
 });
 
 /** The signals in the fixture, in the order they are interleaved at each timestamp. */
-export const FIXTURE_SIGNALS = ["alpha", "beta", "gamma", "delta"] as const;
+const FIXTURE_SIGNALS = ["alpha", "beta", "gamma", "delta"] as const;
 
 type SignalName = typeof FIXTURE_SIGNALS[number];
 
@@ -116,7 +116,7 @@ function deltaBaseline(progress: number): number {
 }
 
 /** Standard normal deviates from `random` by the Box–Muller transform (both values of each pair used). */
-export function createNormal(random: () => number): () => number {
+function createNormal(random: () => number): () => number {
   let spare: number | null = null;
   return () => {
     if (spare !== null) {

@@ -88,7 +88,7 @@ async function ensureWrk(): Promise<boolean> {
 }
 
 /** wrk's duration text ("512.00us", "1.20ms", "2.01s") in ms. */
-export function wrkDurationMs(text: string): number {
+function wrkDurationMs(text: string): number {
   const match = /^([\d.]+)(us|ms|s|m)$/.exec(text.trim());
   if (!match) return NaN;
   const value = Number(match[1]);
@@ -131,7 +131,7 @@ async function wrk(url: string, durationS: number): Promise<LoadResult> {
 }
 
 /** The built-in fallback: `connections` concurrent keep-alive fetch loops for `durationS` seconds. */
-export async function denoLoad(
+async function denoLoad(
   url: string,
   durationS: number,
   connections = CONNECTIONS,

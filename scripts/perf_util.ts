@@ -11,7 +11,7 @@ const DenoJson = z.object({ tasks: z.object({ start: z.string() }) });
 const SignalsBody = z.object({ signals: z.array(z.object({ n: z.number() })) });
 
 /** The `deno run …` arguments of `deno task start` (same permissions as production), from deno.json. */
-export async function startArgs(): Promise<string[]> {
+async function startArgs(): Promise<string[]> {
   const task = DenoJson.parse(JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)))).tasks.start;
   const words = task.split(/\s+/).filter((w) => w !== "");
   if (words[0] !== "deno" || words[1] !== "run") throw new Error(`unexpected start task: ${task}`);

@@ -12,7 +12,7 @@
 import { context, type Span, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
 import type { IngestCycle } from "./schemas.ts";
 
-export const TRACER_NAME = "coherence-engine";
+const TRACER_NAME = "coherence-engine";
 /** The attribute carrying the request id (X-Request-ID, or the ingest cycle's id) on every span we touch. */
 export const REQUEST_ID_ATTRIBUTE = "coherence.request_id";
 export const INGEST_SPAN_NAME = "ingest.cycle";
