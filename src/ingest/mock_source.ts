@@ -112,20 +112,9 @@ export async function loadMockFileInChunks(
   const builders = new Map<string, ColumnBuilder>();
   const rejected: LoadedFile["rejected"] = {};
   let records = 0;
-  let source: AsyncIterable<Uint8Array>;
   try {
-    // Open now, so that an unreadable file is a read error, not a parse error.
-    const iterator = chunks(path, chunkBytes)[Symbol.asyncIterator]();
-    const first = await iterator.next();
-    source = (async function* () {
-      if (!first.done) yield first.value;
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
-    })();
-  } catch (error) {
-    throw fileError("read", path, error);
-  }
-  try {
-    for await (const batch of recordBatches(source, dialect.body.data)) {
+    // Errors from the chunks themselves are read errors; recordBatches throws RecordStreamError for the text.
+    for await (const batch of recordBatches(chunks(path, chunkBytes), dialect.body.data)) {
       records += batch.length;
       const normalized = normalizeRecords(batch, dialect);
       for (const [reason, count] of Object.entries(normalized.rejected)) {
