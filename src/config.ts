@@ -100,7 +100,7 @@ function parsedBy<T>(parse: (text: string) => T) {
     }
   });
 }
-const duration = parsedBy((text) => parseWindow(text));
+const duration = parsedBy(parseWindow);
 const windowList = parsedBy(parseWindowList);
 
 const url = optionalText.pipe(
