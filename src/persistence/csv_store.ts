@@ -72,37 +72,20 @@ const STRINGIFY_OPTIONS = {
   },
 };
 
-function numberField(field: string): number | undefined {
-  return NUMBER.test(field) ? Number(field) : undefined;
+const NUMBER_COLUMNS = new Set<string>(["window_sec", "n"]);
+const NULLABLE_NUMBER_COLUMNS = new Set<string>(["mean", "stdev", "volatility_index"]);
+
+/** A field read back as its column's type (a number column's field that is not a number: undefined). */
+function fieldValue(column: string, field: string): string | number | null | undefined {
+  const number = NUMBER.test(field) ? Number(field) : undefined;
+  if (NULLABLE_NUMBER_COLUMNS.has(column)) return field === "" ? null : number;
+  return NUMBER_COLUMNS.has(column) ? number : field;
 }
 
-function nullableNumberField(field: string): number | null | undefined {
-  return field === "" ? null : numberField(field);
-}
-
-function numberText(value: number | null): string {
-  return value === null ? "" : String(value);
-}
-
-/** The rows as CSV lines, each ending in "\n". */
+/** The rows as CSV lines, each ending in "\n": null as an empty field, numbers by `String(x)`. */
 export function encodeRows(rows: readonly SnapshotRow[]): string {
-  return stringify(
-    rows.map((row) => [
-      row.computed_at,
-      row.signal,
-      String(row.window_sec),
-      row.start_ts,
-      row.end_ts,
-      String(row.n),
-      numberText(row.mean),
-      numberText(row.stdev),
-      numberText(row.volatility_index),
-      row.risk,
-      row.source,
-      row.engine_version,
-    ]),
-    STRINGIFY_OPTIONS,
-  );
+  const fields = (row: SnapshotRow) => SNAPSHOT_COLUMNS.map((column) => String(row[column] ?? ""));
+  return stringify(rows.map(fields), STRINGIFY_OPTIONS);
 }
 
 /** True when the line can be a whole record: it ends with a closing quote and its quotes are balanced. */
@@ -138,20 +121,10 @@ function parseLines(lines: readonly string[]): (string[] | null)[] {
 /** A parsed record as a validated row, or null. */
 function toRow(fields: string[] | null): SnapshotRow | null {
   if (fields === null || fields.length !== FIELD_COUNT) return null;
-  const result = SnapshotRowSchema.safeParse({
-    computed_at: fields[0],
-    signal: fields[1],
-    window_sec: numberField(fields[2]),
-    start_ts: fields[3],
-    end_ts: fields[4],
-    n: numberField(fields[5]),
-    mean: nullableNumberField(fields[6]),
-    stdev: nullableNumberField(fields[7]),
-    volatility_index: nullableNumberField(fields[8]),
-    risk: fields[9],
-    source: fields[10],
-    engine_version: fields[11],
-  });
+  const row = Object.fromEntries(
+    SNAPSHOT_COLUMNS.map((column, i) => [column, fieldValue(column, fields[i])]),
+  );
+  const result = SnapshotRowSchema.safeParse(row);
   return result.success ? result.data : null;
 }
 
