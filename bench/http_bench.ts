@@ -38,32 +38,24 @@ function appWith(points: number) {
 const app100k = appWith(100_000);
 const app1m = appWith(1_000_000);
 
-Deno.bench(
-  "GET /coherence/metrics?window=24h&signal=alpha, 100k points in window (cached)",
-  { group: "handler" },
-  async () => {
-    const res = await app100k.request("/coherence/metrics?window=24h&signal=alpha");
-    await res.arrayBuffer();
-  },
-);
-
-Deno.bench(
-  "GET /coherence/metrics?window=24h&signal=alpha, 1M points in window (cached)",
-  { group: "handler" },
-  async () => {
-    const res = await app1m.request("/coherence/metrics?window=24h&signal=alpha");
-    await res.arrayBuffer();
-  },
-);
-
-Deno.bench(
-  "GET /coherence/metrics?window=24h (pooled), 1M points in window (cached)",
-  { group: "handler" },
-  async () => {
-    const res = await app1m.request("/coherence/metrics?window=24h");
-    await res.arrayBuffer();
-  },
-);
+const CACHED: [string, typeof app1m, string][] = [
+  [
+    "GET /coherence/metrics?window=24h&signal=alpha, 100k points in window (cached)",
+    app100k,
+    "?window=24h&signal=alpha",
+  ],
+  [
+    "GET /coherence/metrics?window=24h&signal=alpha, 1M points in window (cached)",
+    app1m,
+    "?window=24h&signal=alpha",
+  ],
+  ["GET /coherence/metrics?window=24h (pooled), 1M points in window (cached)", app1m, "?window=24h"],
+];
+for (const [name, app, query] of CACHED) {
+  Deno.bench(name, { group: "handler" }, async () => {
+    await (await app.request(`/coherence/metrics${query}`)).arrayBuffer();
+  });
+}
 
 let endOffsetMs = 0;
 Deno.bench(

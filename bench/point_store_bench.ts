@@ -6,21 +6,10 @@
  * that the work cannot be optimised away.
  */
 import { PointStore } from "../src/core/point_store.ts";
+import { mulberry32 } from "../src/mock/darshan_server.ts";
 
 const T0 = Date.parse("2025-10-29T00:00:00Z");
 const SEC = 1000;
-
-/** Deterministic PRNG (mulberry32), so that every run measures the same data. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** n sorted points one second apart, scores around `level` on the 0..100 scale. */
 function columns(

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 
 export const ROOT = join(import.meta.dirname ?? ".", "..");
-export const ENTRY = "islands/client.tsx";
+const ENTRY = "islands/client.tsx";
 export const BUILT_FILES = ["islands.js", "uPlot.min.css"] as const;
 
 export interface BuildResult {

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { mulberry32 } from "../src/mock/darshan_server.ts";
 
 /** Idle and active agent counts reported with each upstream record. */
 export interface AgentStates {
@@ -50,7 +51,7 @@ export interface GenerateFixtureOptions {
 }
 
 /** The options the committed `fixtures/signals.json` is generated with. */
-export const DEFAULT_FIXTURE_OPTIONS: Readonly<Required<GenerateFixtureOptions>> = Object.freeze({
+const DEFAULT_FIXTURE_OPTIONS: Readonly<Required<GenerateFixtureOptions>> = Object.freeze({
   end: new Date("2025-10-29T18:00:00Z"),
   hours: 26,
   cadenceSec: 60,
@@ -58,7 +59,7 @@ export const DEFAULT_FIXTURE_OPTIONS: Readonly<Required<GenerateFixtureOptions>>
 });
 
 /** The signals in the fixture, in the order they are interleaved at each timestamp. */
-export const FIXTURE_SIGNALS = ["alpha", "beta", "gamma", "delta"] as const;
+const FIXTURE_SIGNALS = ["alpha", "beta", "gamma", "delta"] as const;
 
 type SignalName = typeof FIXTURE_SIGNALS[number];
 
@@ -114,20 +115,8 @@ function deltaBaseline(progress: number): number {
   return 84;
 }
 
-/** mulberry32: a small, fast 32-bit seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Standard normal deviates from `random` by the Box–Muller transform (both values of each pair used). */
-export function createNormal(random: () => number): () => number {
+function createNormal(random: () => number): () => number {
   let spare: number | null = null;
   return () => {
     if (spare !== null) {

@@ -17,12 +17,7 @@
  * @module
  */
 import { z } from "zod";
-import { startService, waitFor } from "./perf_util.ts";
-
-function flag(name: string, fallback: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
-}
+import { flag, startService, waitFor } from "./perf_util.ts";
 
 const MB = 1024 * 1024;
 const INFLATE_MB = Number(flag("inflate-mb", "2048"));

@@ -27,25 +27,31 @@
  * @module
  */
 import { writeMockFile } from "./gen_points.ts";
-import { type Child, freePort, get, heldPoints, machine, spawn, startService, waitFor } from "./perf_util.ts";
+import {
+  type Child,
+  flag,
+  freePort,
+  get,
+  heldPoints,
+  machine,
+  rssMb,
+  spawn,
+  startService,
+  waitFor,
+} from "./perf_util.ts";
 
-function option(name: string, fallback: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
-}
-
-const DURATION_S = Number(option("duration", "5"));
-const ROUNDS = Number(option("rounds", "3"));
+const DURATION_S = Number(flag("duration", "5"));
+const ROUNDS = Number(flag("rounds", "3"));
 const LEVELS = ["warning", "info"] as const;
-const CONNECTIONS = Number(option("connections", "32"));
-const THREADS = Number(option("threads", "2"));
-const POINTS = Number(option("points", "1000000"));
+const CONNECTIONS = Number(flag("connections", "32"));
+const THREADS = Number(flag("threads", "2"));
+const POINTS = Number(flag("points", "1000000"));
 const WARMUP_S = 2;
 /**
  * Seconds between the end of the 1M-point load and the service's first measured run. Loading leaves tens of
  * MB of garbage that V8 collects in one major GC some 30 s later; the runs measure the steady state after it.
  */
-const SETTLE_S = Number(option("settle", "35"));
+const SETTLE_S = Number(flag("settle", "35"));
 
 export interface LoadResult {
   requests: number;
@@ -82,7 +88,7 @@ async function ensureWrk(): Promise<boolean> {
 }
 
 /** wrk's duration text ("512.00us", "1.20ms", "2.01s") in ms. */
-export function wrkDurationMs(text: string): number {
+function wrkDurationMs(text: string): number {
   const match = /^([\d.]+)(us|ms|s|m)$/.exec(text.trim());
   if (!match) return NaN;
   const value = Number(match[1]);
@@ -125,7 +131,7 @@ async function wrk(url: string, durationS: number): Promise<LoadResult> {
 }
 
 /** The built-in fallback: `connections` concurrent keep-alive fetch loops for `durationS` seconds. */
-export async function denoLoad(
+async function denoLoad(
   url: string,
   durationS: number,
   connections = CONNECTIONS,
@@ -216,16 +222,6 @@ async function cpuSeconds(pid: number): Promise<number> {
 /** Linux's USER_HZ, the unit of /proc/<pid>/stat times (100 on every mainstream architecture). */
 const CLOCK_TICKS_PER_S = 100;
 
-/** Resident set size of a process, MB (Linux /proc), or NaN. */
-async function rssMb(pid: number): Promise<number> {
-  try {
-    const status = await Deno.readTextFile(`/proc/${pid}/status`);
-    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) / 1024;
-  } catch {
-    return NaN;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // Summary
 
@@ -310,7 +306,7 @@ export function missedTargets(rows: readonly SummaryRow[]): SummaryRow[] {
 // ---------------------------------------------------------------------------------------------------------
 
 if (import.meta.main) {
-  const useWrk = option("client", "wrk") === "wrk" && await ensureWrk();
+  const useWrk = flag("client", "wrk") === "wrk" && await ensureWrk();
   const load = useWrk ? wrk : denoLoad;
   const { cpu, cores } = await machine();
   const dir = await Deno.makeTempDir({ prefix: "coherence_loadtest_" });

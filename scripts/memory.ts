@@ -17,12 +17,7 @@
 import { PointStore } from "../src/core/point_store.ts";
 import { createMockSource } from "../src/ingest/mock_source.ts";
 import { PERF_SIGNALS, writeMockFile } from "./gen_points.ts";
-import { heldPoints, machine, startService, waitFor } from "./perf_util.ts";
-
-function flag(name: string, fallback: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
-}
+import { flag, heldPoints, machine, rssMb, startService, waitFor } from "./perf_util.ts";
 
 const POINTS = Number(flag("points", "1000000"));
 const SETTLE_S = Number(flag("settle", "60"));
@@ -108,11 +103,6 @@ async function inProcess(mockPath: string): Promise<InProcessResult> {
     worstBytesPerPointStore: worst,
     worstAtPoints: worstAt,
   };
-}
-
-async function rssMb(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) / 1024;
 }
 
 /** Measurement 3: RSS of the real service holding the file's points, over `settleS` seconds. */

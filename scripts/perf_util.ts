@@ -11,11 +11,27 @@ const DenoJson = z.object({ tasks: z.object({ start: z.string() }) });
 const SignalsBody = z.object({ signals: z.array(z.object({ n: z.number() })) });
 
 /** The `deno run …` arguments of `deno task start` (same permissions as production), from deno.json. */
-export async function startArgs(): Promise<string[]> {
+async function startArgs(): Promise<string[]> {
   const task = DenoJson.parse(JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)))).tasks.start;
   const words = task.split(/\s+/).filter((w) => w !== "");
   if (words[0] !== "deno" || words[1] !== "run") throw new Error(`unexpected start task: ${task}`);
   return words.slice(1);
+}
+
+/** The value after `--<name>` on the command line, or `fallback`. */
+export function flag(name: string, fallback: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
+}
+
+/** Resident set size of a process, MB (Linux /proc), or NaN. */
+export async function rssMb(pid: number): Promise<number> {
+  try {
+    const status = await Deno.readTextFile(`/proc/${pid}/status`);
+    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) / 1024;
+  } catch {
+    return NaN;
+  }
 }
 
 /** A free TCP port on 127.0.0.1 (bound and released at once). */

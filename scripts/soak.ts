@@ -13,6 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { createMockDarshan, generateRecords, mulberry32 } from "../src/mock/darshan_server.ts";
+import { freePort, get, rssMb, waitFor } from "./perf_util.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -46,14 +47,7 @@ const records = generateRecords(count, {
 const mock = createMockDarshan({ records, apiKey: KEY, maxPageSize: 10_000 });
 const upstream = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, mock.app.fetch);
 
-/** A free loopback port (the service logs only warnings here, so its "listening" line is not printed). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
+// A free loopback port: the service logs only warnings here, so its "listening" line is not printed.
 const port = freePort();
 const dataDir = await Deno.makeTempDir();
 const child = new Deno.Command(Deno.execPath(), {
@@ -78,26 +72,6 @@ const child = new Deno.Command(Deno.execPath(), {
   stderr: "inherit",
 }).spawn();
 
-async function waitForHealth(url: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const res = await fetch(`${url}/health`);
-      await res.body?.cancel();
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("the service did not start");
-}
-
-function rssMb(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? "0");
-  return kb / 1024;
-}
-
 function percentile(values: number[], q: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
@@ -117,7 +91,11 @@ const PATHS = [
 let failed = false;
 try {
   const url = `http://127.0.0.1:${port}`;
-  await waitForHealth(url);
+  await waitFor(async () => (await get(`${url}/health`))?.status === 200 || undefined, {
+    what: "the service to start",
+    timeoutMs: 10_000,
+    intervalMs: 50,
+  });
   // Let the backfill finish before the clock starts.
   for (let i = 0; i < 600; i++) {
     const status = await (await fetch(`${url}/status`)).json();
@@ -160,7 +138,7 @@ try {
       const cycles = status.recentIngests as { ok: boolean }[];
       samples.push({
         t: Math.round((Date.now() - start) / 1000),
-        rss: rssMb(child.pid),
+        rss: await rssMb(child.pid),
         rps: Math.round(latencies.length / SAMPLE_S),
         p50: percentile(latencies, 0.5),
         p99: percentile(latencies, 0.99),

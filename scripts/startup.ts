@@ -14,16 +14,11 @@
  * @module
  */
 import { writeMockFile } from "./gen_points.ts";
-import { get, heldPoints, machine, startService, waitFor } from "./perf_util.ts";
+import { flag, get, heldPoints, machine, startService, waitFor } from "./perf_util.ts";
 
-function flag(name: string, fallback: number): number {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
-}
-
-const POINTS = flag("points", 1_000_000);
-const RUNS = flag("runs", 3);
-const AFTER_S = flag("after", 40);
+const POINTS = Number(flag("points", "1000000"));
+const RUNS = Number(flag("runs", "3"));
+const AFTER_S = Number(flag("after", "40"));
 
 export interface StartupRun {
   healthMs: number;

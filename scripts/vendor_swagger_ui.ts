@@ -10,10 +10,10 @@ import { dirname, join } from "node:path";
 /** The files copied: the UI bundle, its stylesheet, and the licence texts that must travel with them. */
 export const VENDORED_FILES = ["swagger-ui-bundle.js", "swagger-ui.css", "LICENSE", "NOTICE"] as const;
 
-export const TARGET_DIR = join(import.meta.dirname ?? ".", "..", "static", "vendor", "swagger-ui");
+const TARGET_DIR = join(import.meta.dirname ?? ".", "..", "static", "vendor", "swagger-ui");
 
 /** The installed `swagger-ui-dist` package directory (from the project's node_modules). */
-export function packageDir(): string {
+function packageDir(): string {
   const require = createRequire(join(import.meta.dirname ?? ".", "..", "deno.json"));
   return dirname(require.resolve("swagger-ui-dist/package.json"));
 }

@@ -70,17 +70,14 @@ const SECRET_VARIABLES = new Set(["DARSHAN_API_KEY", "API_TOKEN"]);
 
 const optionalText = z.string().trim().optional().transform((v) => (v === "" ? undefined : v));
 
-function integer(min: number, max: number, what = "an integer") {
-  return z.string().trim().regex(/^\d+$/, { error: `expected ${what} from ${min} to ${max}` })
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, { error: `expected ${what} from ${min} to ${max}` });
+function numeric(pattern: RegExp, min: number, max: number, what: string) {
+  const error = `expected ${what} from ${min} to ${max}`;
+  return z.string().trim().regex(pattern, { error }).transform(Number).refine((n) => n >= min && n <= max, {
+    error,
+  });
 }
-
-function decimal(min: number, max: number) {
-  return z.string().trim().regex(/^\d+(\.\d+)?$/, { error: `expected a number from ${min} to ${max}` })
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, { error: `expected a number from ${min} to ${max}` });
-}
+const integer = (min: number, max: number, what = "an integer") => numeric(/^\d+$/, min, max, what);
+const decimal = (min: number, max: number) => numeric(/^\d+(\.\d+)?$/, min, max, "a number");
 
 function oneOf<T extends string>(values: readonly T[]) {
   return z.string().trim().toLowerCase().pipe(
@@ -92,27 +89,21 @@ const bool = z.string().trim().toLowerCase().pipe(
   z.enum(["true", "false", "1", "0", "yes", "no"], { error: "expected true or false" }),
 ).transform((v) => v === "true" || v === "1" || v === "yes");
 
-function duration(options: { maxSec?: number } = {}) {
+/** Text read by a window parser, whose error message becomes the issue. */
+function parsedBy<T>(parse: (text: string) => T) {
   return z.string().transform((text, ctx) => {
     try {
-      return parseWindow(text, options);
+      return parse(text);
     } catch (error) {
       ctx.addIssue({ code: "custom", message: error instanceof WindowError ? error.message : String(error) });
       return z.NEVER;
     }
   });
 }
+const duration = parsedBy(parseWindow);
+const windowList = parsedBy(parseWindowList);
 
-const windowList = z.string().transform((text, ctx) => {
-  try {
-    return parseWindowList(text);
-  } catch (error) {
-    ctx.addIssue({ code: "custom", message: error instanceof WindowError ? error.message : String(error) });
-    return z.NEVER;
-  }
-});
-
-const url = z.string().trim().optional().transform((v) => (v === "" ? undefined : v)).pipe(
+const url = optionalText.pipe(
   z.url({ protocol: /^https?$/, error: "expected an http(s) URL such as https://darshan.example.com" })
     .transform((v) => v.replace(/\/+$/, "")).optional(),
 );
@@ -177,7 +168,7 @@ export const VARIABLES = {
     default: "1h,24h",
     help: "Windows snapshotted each cycle; the first is the default for requests",
   },
-  MAX_WINDOW: { schema: duration(), default: "30d", help: "Largest window a request may ask for" },
+  MAX_WINDOW: { schema: duration, default: "30d", help: "Largest window a request may ask for" },
   PERSISTENCE: {
     schema: optionalText.pipe(oneOf(STORE_MODES).optional()),
     default: undefined,
@@ -194,7 +185,7 @@ export const VARIABLES = {
     default: "./data",
     help: `Where ${STORE_FILE_NAMES.sqlite} / ${STORE_FILE_NAMES.csv} live (created if missing)`,
   },
-  RETENTION: { schema: duration(), default: "7d", help: "How long snapshots are kept" },
+  RETENTION: { schema: duration, default: "7d", help: "How long snapshots are kept" },
   ENGINE_VERSION: {
     schema: z.string().trim().regex(/^\d+\.\d+\.\d+([-+][\w.]+)?$/, {
       error: "expected a semantic version such as 0.1.0",
@@ -240,7 +231,7 @@ export const VARIABLES = {
     help: "Mean below this is medium risk",
   },
   STALE_AFTER: {
-    schema: duration(),
+    schema: duration,
     default: "15m",
     help: "Warn when the newest point is older than this at the window end",
   },

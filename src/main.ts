@@ -37,26 +37,14 @@ export async function readEnvironment(path = ".env"): Promise<Record<string, str
 
 /** Picks the data source: the live API when DARSHAN_BASE_URL is set, else MOCK_PATH, else the bundled fixture. */
 export function createSource(config: Config, { startedAtMs = Date.now() } = {}): Source {
-  if (config.darshan.baseUrl) {
-    return createDarshanClient({
-      baseUrl: config.darshan.baseUrl,
-      apiKey: config.darshan.apiKey ?? "",
-      pageSize: config.darshan.pageSize,
-      timeoutMs: config.darshan.timeoutMs,
-      maxRetries: config.darshan.maxRetries,
-      retryBaseMs: config.darshan.retryBaseMs,
-      retryCapMs: config.darshan.retryCapMs,
-      retryAfterCapMs: config.darshan.retryAfterCapMs,
-      maxBodyBytes: config.darshan.maxBodyBytes,
-      dialect: DIALECTS[config.darshan.dialect],
-    });
-  }
+  const { baseUrl, apiKey = "", dialect } = config.darshan;
+  if (baseUrl) return createDarshanClient({ ...config.darshan, baseUrl, apiKey, dialect: DIALECTS[dialect] });
   return createMockSource({
     path: config.mock.path ?? BUNDLED_FIXTURE,
     replay: config.mock.replay,
     // The newest record lands on the whole second of start-up, so replayed timestamps read cleanly.
     anchorMs: Math.floor(startedAtMs / 1000) * 1000,
-    dialect: DIALECTS[config.darshan.dialect],
+    dialect: DIALECTS[dialect],
   });
 }
 

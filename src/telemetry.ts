@@ -12,14 +12,10 @@
 import { context, type Span, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
 import type { IngestCycle } from "./schemas.ts";
 
-export const TRACER_NAME = "coherence-engine";
+const TRACER_NAME = "coherence-engine";
 /** The attribute carrying the request id (X-Request-ID, or the ingest cycle's id) on every span we touch. */
 export const REQUEST_ID_ATTRIBUTE = "coherence.request_id";
 export const INGEST_SPAN_NAME = "ingest.cycle";
-
-export function defaultTracer(): Tracer {
-  return trace.getTracer(TRACER_NAME);
-}
 
 /**
  * Tags the active request span (the one `Deno.serve` opened) with the request id and, once routing is known,
@@ -65,7 +61,7 @@ export function cycleAttributes(cycle: IngestCycle): Record<string, string | num
  */
 export async function traceIngestCycle(
   run: () => Promise<IngestCycle>,
-  tracer: Tracer = defaultTracer(),
+  tracer: Tracer = trace.getTracer(TRACER_NAME),
 ): Promise<IngestCycle> {
   const span = tracer.startSpan(INGEST_SPAN_NAME);
   try {

@@ -23,9 +23,6 @@
 
 import { type SplitMoments, splitMomentsOf } from "./stats.ts";
 
-export type { SplitMoments };
-export { splitMomentsOf };
-
 /** Points per leaf block. Partial blocks at a range's edges (fewer than 2·BLOCK points) are read directly. */
 export const BLOCK = 64;
 
@@ -105,14 +102,10 @@ export class MomentTree {
 
   /** Exact moments of values[a..b); `values` must be the column the tree was last updated with. */
   moments(values: Float64Array, a: number, b: number): { n: number; mean: number; m2: number } {
-    if (this.#leaves === 0) {
-      const m = splitMomentsOf(values, a, b);
-      return m.n === 0 ? { n: 0, mean: 0, m2: 0 } : { n: m.n, mean: m.hi + m.lo, m2: m.m2 };
-    }
     const firstWhole = Math.ceil(a / BLOCK);
     const endWhole = Math.floor(b / BLOCK);
     let acc: SplitMoments;
-    if (endWhole <= firstWhole) {
+    if (this.#leaves === 0 || endWhole <= firstWhole) {
       acc = splitMomentsOf(values, a, b);
     } else {
       acc = splitMomentsOf(values, a, firstWhole * BLOCK);

@@ -30,54 +30,44 @@ export interface WarningInput {
 }
 
 export function dataWarnings(input: WarningInput): DataWarning[] {
-  const { n, mean, newestMs, endMs, minSamples, staleAfterSec } = input;
+  const { n, mean, newestMs, endMs, minSamples, staleAfterSec, startMs, coverageStartMs } = input;
   const warnings: DataWarning[] = [];
-  const { startMs, coverageStartMs } = input;
+  const warn = (code: WarningCode, message: string) => warnings.push({ code, message });
   if (startMs !== undefined && coverageStartMs != null && startMs < coverageStartMs) {
-    warnings.push({
-      code: "window_exceeds_history",
-      message: `The window starts before the held history (points are held from ${
-        new Date(coverageStartMs).toISOString()
-      }): earlier points were never pulled or were evicted, so n covers only part of the window`,
-    });
+    const from = new Date(coverageStartMs).toISOString();
+    warn(
+      "window_exceeds_history",
+      `The window starts before the held history (points are held from ${from}): earlier points were never ` +
+        "pulled or were evicted, so n covers only part of the window",
+    );
   }
   if (n === 0) {
-    warnings.push({
-      code: "no_data",
-      message: "No points in the window: mean, stdev and volatilityIndex are null and the risk is unknown",
-    });
+    warn(
+      "no_data",
+      "No points in the window: mean, stdev and volatilityIndex are null and the risk is unknown",
+    );
     return warnings;
   }
   if (n < minSamples) {
     const consequence = n === 1 ? "; with one point stdev and volatilityIndex are null" : "";
-    warnings.push({
-      code: "too_few_samples",
-      message: `Only ${n} point${
-        n === 1 ? "" : "s"
-      } in the window (at least ${minSamples} expected)${consequence}`,
-    });
+    const points = `${n} point${n === 1 ? "" : "s"}`;
+    warn("too_few_samples", `Only ${points} in the window (at least ${minSamples} expected)${consequence}`);
   }
   if (newestMs !== null && endMs - newestMs > staleAfterSec * 1000) {
-    const ageSec = Math.round((endMs - newestMs) / 1000);
-    warnings.push({
-      code: "stale_data",
-      message: `Newest point is ${formatAge(ageSec)} old at the window end (stale after ${
-        formatWindow(staleAfterSec)
-      })`,
-    });
+    const age = formatAge(Math.round((endMs - newestMs) / 1000));
+    warn(
+      "stale_data",
+      `Newest point is ${age} old at the window end (stale after ${formatWindow(staleAfterSec)})`,
+    );
   }
   if (input.allWithinUnitScale) {
-    warnings.push({
-      code: "unit_scale_suspected",
-      message:
-        "Every score in the window is between 0 and 1: the upstream may be sending a 0..1 scale instead of 0..100",
-    });
+    warn(
+      "unit_scale_suspected",
+      "Every score in the window is between 0 and 1: the upstream may be sending a 0..1 scale instead of 0..100",
+    );
   }
   if (n >= 2 && mean === 0) {
-    warnings.push({
-      code: "volatility_undefined",
-      message: "Mean is 0, so volatilityIndex (σ / μ) is undefined",
-    });
+    warn("volatility_undefined", "Mean is 0, so volatilityIndex (σ / μ) is undefined");
   }
   return warnings;
 }

@@ -22,40 +22,36 @@ export interface Dialect {
   defaultSignal: string;
 }
 
-const RECORD_FIELDS: Dialect["record"] = {
-  signal: ["signal", "signal_id", "signalId"],
-  timestamp: ["timestamp"],
-  score: ["coherenceScore", "coherence_score"],
-  agentStates: ["agentStates", "agent_states"],
-  eventCount: ["eventCount", "event_count"],
+/** What the dialects share: all but the window and cursor names. */
+const COMMON = {
+  body: {
+    data: ["data"],
+    page: ["page"],
+    totalPages: ["total_pages", "totalPages"],
+    hasMore: ["has_more", "hasMore"],
+  },
+  record: {
+    signal: ["signal", "signal_id", "signalId"],
+    timestamp: ["timestamp"],
+    score: ["coherenceScore", "coherence_score"],
+    agentStates: ["agentStates", "agent_states"],
+    eventCount: ["eventCount", "event_count"],
+  },
+  defaultSignal: "default",
 };
 
 export const DIALECTS = {
   /** Darshan as documented: `from`/`to`, `cursor` → `next_cursor`. */
   darshan: {
+    ...COMMON,
     params: { from: "from", to: "to", pageSize: "page_size", cursor: "cursor", page: "page" },
-    body: {
-      data: ["data"],
-      nextCursor: ["next_cursor", "nextCursor", "next_page"],
-      page: ["page"],
-      totalPages: ["total_pages", "totalPages"],
-      hasMore: ["has_more", "hasMore"],
-    },
-    record: RECORD_FIELDS,
-    defaultSignal: "default",
+    body: { ...COMMON.body, nextCursor: ["next_cursor", "nextCursor", "next_page"] },
   },
   /** The other published dialect: `start_ts`/`end_ts`, `next_page` for the cursor. */
   start_end: {
+    ...COMMON,
     params: { from: "start_ts", to: "end_ts", pageSize: "page_size", cursor: "next_page", page: "page" },
-    body: {
-      data: ["data"],
-      nextCursor: ["next_page", "next_cursor", "nextCursor"],
-      page: ["page"],
-      totalPages: ["total_pages", "totalPages"],
-      hasMore: ["has_more", "hasMore"],
-    },
-    record: RECORD_FIELDS,
-    defaultSignal: "default",
+    body: { ...COMMON.body, nextCursor: ["next_page", "next_cursor", "nextCursor"] },
   },
 } as const satisfies Record<string, Dialect>;
 

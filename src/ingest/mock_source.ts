@@ -27,6 +27,14 @@ export class MockFileError extends Error {
   override name = "MockFileError";
 }
 
+const SHAPE = '{ "data": [...] } or a bare array of records';
+const fileError = (verb: "read" | "parse", path: string | URL, error: unknown) =>
+  new MockFileError(`Cannot ${verb} mock file ${String(path)}: ${(error as Error).message}`, {
+    cause: error,
+  });
+const noRecords = (path: string | URL) =>
+  new MockFileError(`Mock file ${String(path)} has no records: expected ${SHAPE}`);
+
 export interface MockSourceOptions {
   /** File path or URL of the mock data. */
   path: string | URL;
@@ -104,22 +112,9 @@ export async function loadMockFileInChunks(
   const builders = new Map<string, ColumnBuilder>();
   const rejected: LoadedFile["rejected"] = {};
   let records = 0;
-  let source: AsyncIterable<Uint8Array>;
   try {
-    // Open now, so that an unreadable file is a read error, not a parse error.
-    const iterator = chunks(path, chunkBytes)[Symbol.asyncIterator]();
-    const first = await iterator.next();
-    source = (async function* () {
-      if (!first.done) yield first.value;
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
-    })();
-  } catch (error) {
-    throw new MockFileError(`Cannot read mock file ${String(path)}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  try {
-    for await (const batch of recordBatches(source, dialect.body.data)) {
+    // Errors from the chunks themselves are read errors; recordBatches throws RecordStreamError for the text.
+    for await (const batch of recordBatches(chunks(path, chunkBytes), dialect.body.data)) {
       records += batch.length;
       const normalized = normalizeRecords(batch, dialect);
       for (const [reason, count] of Object.entries(normalized.rejected)) {
@@ -132,15 +127,8 @@ export async function loadMockFileInChunks(
       }
     }
   } catch (error) {
-    if (error instanceof RecordStreamError && error.kind === "no_records") {
-      throw new MockFileError(
-        `Mock file ${String(path)} has no records: expected { "data": [...] } or a bare array of records`,
-      );
-    }
-    const verb = error instanceof RecordStreamError ? "parse" : "read";
-    throw new MockFileError(`Cannot ${verb} mock file ${String(path)}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    if (error instanceof RecordStreamError && error.kind === "no_records") throw noRecords(path);
+    throw fileError(error instanceof RecordStreamError ? "parse" : "read", path, error);
   }
   const columns = [...builders].map(([signal, b]) => ({
     signal,
@@ -170,30 +158,21 @@ export async function loadMockFile(
   try {
     text = await readTextFile(path);
   } catch (error) {
-    throw new MockFileError(`Cannot read mock file ${String(path)}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw fileError("read", path, error);
   }
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch (error) {
-    throw new MockFileError(`Cannot parse mock file ${String(path)}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw fileError("parse", path, error);
   }
   const records = recordsOf(body, dialect);
-  if (records === null) {
-    throw new MockFileError(
-      `Mock file ${String(path)} has no records: expected { "data": [...] } or a bare array of records`,
-    );
-  }
+  if (records === null) throw noRecords(path);
   return { records: records.length, ...normalizeRecords(records, dialect) };
 }
 
 /** The first bytes a large mock file's check reads. */
 const SNIFF_BYTES = 4096;
-const SHAPE = '{ "data": [...] } or a bare array of records';
 
 /**
  * Checks, at start-up, that a mock file can be used: it exists, is a readable file, and holds JSON of our shape

@@ -36,6 +36,9 @@ export interface NormalizedPoint {
   eventCount?: number;
 }
 
+/** One record's outcome: its point, or why it was skipped. */
+export type Normalized = { ok: true; point: NormalizedPoint } | { ok: false; reason: RejectReason };
+
 export interface NormalizeResult {
   points: NormalizedPoint[];
   rejected: Partial<Record<RejectReason, number>>;
@@ -84,10 +87,7 @@ const CanonicalRecordSchema = z.object({
 });
 
 /** Normalises one raw record, or returns the reason it was skipped. */
-export function normalizeRecord(
-  raw: unknown,
-  dialect: Dialect = DIALECTS.darshan,
-): { ok: true; point: NormalizedPoint } | { ok: false; reason: RejectReason } {
+export function normalizeRecord(raw: unknown, dialect: Dialect = DIALECTS.darshan): Normalized {
   const canonical = canonicalOf(raw, dialect);
   if (canonical === null) return { ok: false, reason: "not_an_object" };
   const point = fastPath(canonical);
@@ -95,10 +95,7 @@ export function normalizeRecord(
 }
 
 /** The same as {@linkcode normalizeRecord} through the zod schema alone (the reference the fast path is tested against). */
-export function normalizeRecordStrict(
-  raw: unknown,
-  dialect: Dialect = DIALECTS.darshan,
-): { ok: true; point: NormalizedPoint } | { ok: false; reason: RejectReason } {
+export function normalizeRecordStrict(raw: unknown, dialect: Dialect = DIALECTS.darshan): Normalized {
   const canonical = canonicalOf(raw, dialect);
   return canonical === null ? { ok: false, reason: "not_an_object" } : strictPath(canonical);
 }
@@ -125,9 +122,7 @@ function canonicalOf(raw: unknown, dialect: Dialect): Canonical | null {
   };
 }
 
-function strictPath(
-  canonical: Canonical,
-): { ok: true; point: NormalizedPoint } | { ok: false; reason: RejectReason } {
+function strictPath(canonical: Canonical): Normalized {
   const parsed = CanonicalRecordSchema.safeParse(canonical);
   if (!parsed.success) return { ok: false, reason: parsed.error.issues[0].message as RejectReason };
   const { agentStates, eventCount, ...point } = parsed.data;

@@ -6,7 +6,7 @@
  * come, at the file's own cadence, for as long as the service runs. Loop k shifts every record by
  * (anchorMs − newest) + k·P, k ≥ 0.
  */
-import { lowerBound, upperBound } from "../core/binary_search.ts";
+import { upperBound } from "../core/binary_search.ts";
 import type { NormalizedPoint } from "./normalize.ts";
 
 export interface Replay {
@@ -55,5 +55,3 @@ export function medianGap(ts: Float64Array): number {
   gaps.sort((a, b) => a - b);
   return gaps[gaps.length >> 1];
 }
-
-export { lowerBound };

@@ -311,10 +311,15 @@ export function createMockDarshan(options: MockDarshanOptions): MockDarshan {
       invalid: 0,
     };
     requests.push(entry);
-    const problem = (status: 400 | 401 | 403, fault: MockRequestEntry["fault"], detail: string) => {
+    const problem = (
+      status: 400 | 401 | 403 | 429 | 500 | 502 | 503 | 504,
+      fault: MockRequestEntry["fault"],
+      detail: string,
+      title: string | null = fault,
+    ) => {
       entry.status = status;
       entry.fault = fault;
-      return c.json({ title: fault, status, detail }, status);
+      return c.json({ title, status, detail }, status);
     };
 
     const auth = c.req.header("Authorization");
@@ -327,14 +332,11 @@ export function createMockDarshan(options: MockDarshanOptions): MockDarshan {
       return problem(401, "unauthorized", auth ? "Invalid bearer token" : "Missing bearer token");
     }
 
-    const bound = (name: string) => {
-      const raw = query[name];
-      if (raw === undefined) return { ok: true as const, ms: undefined };
-      const ms = timestampMs(/^\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw);
-      return ms === null ? { ok: false as const } : { ok: true as const, ms };
-    };
-    const from = bound(p.from), to = bound(p.to);
-    if (!from.ok || !to.ok) {
+    // A window bound in epoch ms: undefined when not given, null when it cannot be read.
+    const bound = (raw: string | undefined) =>
+      raw === undefined ? undefined : timestampMs(/^\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw);
+    const from = bound(query[p.from]), to = bound(query[p.to]);
+    if (from === null || to === null) {
       return problem(
         400,
         "bad_request",
@@ -365,23 +367,19 @@ export function createMockDarshan(options: MockDarshanOptions): MockDarshan {
     }
     if (errorRate > 0 && random() < errorRate) {
       const status = ([500, 502, 503, 504] as const)[Math.floor(random() * 4)];
-      entry.status = status;
-      entry.fault = "error";
-      return c.json({ title: "upstream_error", status, detail: "Injected failure" }, status);
+      return problem(status, "error", "Injected failure", "upstream_error");
     }
     if (rateLimitRate > 0 && random() < rateLimitRate) {
-      entry.status = 429;
-      entry.fault = "rate_limit";
       c.header("Retry-After", String(retryAfterSec));
-      return c.json({ title: "rate_limited", status: 429, detail: "Slow down" }, 429);
+      return problem(429, "rate_limit", "Slow down", "rate_limited");
     }
 
     // The window: records with from < ts ≤ to, or everything when no bound is given.
-    const unbounded = from.ms === undefined && to.ms === undefined;
-    const lo = from.ms === undefined ? 0 : upperBound(ts, finiteCount, from.ms);
-    const hi = to.ms === undefined
+    const unbounded = from === undefined && to === undefined;
+    const lo = from === undefined ? 0 : upperBound(ts, finiteCount, from);
+    const hi = to === undefined
       ? (unbounded ? records.length : finiteCount)
-      : upperBound(ts, finiteCount, to.ms);
+      : upperBound(ts, finiteCount, to);
     const total = Math.max(0, hi - lo);
     const start = lo + offset, end = Math.min(hi, start + pageSize);
 
@@ -422,12 +420,8 @@ export function createMockDarshan(options: MockDarshanOptions): MockDarshan {
     if (pagination === "cursor") {
       return c.json({ data, [dialect.body.nextCursor[0]]: more ? encodeCursor(end - lo) : null });
     }
-    const totalPages = Math.ceil(total / pageSize);
-    return c.json(
-      pageInfo === "has_more"
-        ? { data, page, page_size: pageSize, has_more: more }
-        : { data, page, page_size: pageSize, total_pages: totalPages },
-    );
+    const info = pageInfo === "has_more" ? { has_more: more } : { total_pages: Math.ceil(total / pageSize) };
+    return c.json({ data, page, page_size: pageSize, ...info });
   });
 
   app.notFound((c) => c.json({ title: "not_found", status: 404, detail: `No route ${c.req.path}` }, 404));

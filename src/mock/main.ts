@@ -47,31 +47,10 @@ const MockConfigSchema = z.object({
 });
 export type MockConfig = z.infer<typeof MockConfigSchema>;
 
-type Key = keyof MockConfig;
-/** Config key → CLI flag; the environment name is `MOCK_DARSHAN_` + the flag in upper snake case. */
-const FLAGS: Record<Exclude<Key, "help">, string> = {
-  port: "port",
-  hostname: "hostname",
-  fixture: "fixture",
-  key: "key",
-  forbiddenKey: "forbidden-key",
-  dialect: "dialect",
-  pagination: "pagination",
-  pageInfo: "page-info",
-  pageSize: "page-size",
-  errorRate: "error-rate",
-  rateLimitRate: "rate-limit-rate",
-  retryAfter: "retry-after",
-  delayMs: "delay-ms",
-  slowRate: "slow-rate",
-  malformedRate: "malformed-rate",
-  duplicateRate: "duplicate-rate",
-  correctionRate: "correction-rate",
-  invalidRate: "invalid-rate",
-  seed: "seed",
-  generate: "generate",
-  shiftToNow: "shift-to-now",
-};
+/** Each setting's CLI flag is its key in kebab case; the environment name is `MOCK_DARSHAN_` + the flag in upper
+ * snake case. */
+const flagOf = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const SETTINGS = Object.keys(MockConfigSchema.shape).filter((key) => key !== "help");
 const envName = (flag: string) => `MOCK_DARSHAN_${flag.toUpperCase().replaceAll("-", "_")}`;
 
 const USAGE = `Usage: deno task mock-darshan [flags]   (each flag also reads MOCK_DARSHAN_<FLAG>)
@@ -88,7 +67,7 @@ export function parseMockConfig(args: string[], env: Record<string, string | und
   const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
     help: { type: "boolean", short: "h" },
   };
-  for (const flag of Object.values(FLAGS)) options[flag] = { type: "string" };
+  for (const key of SETTINGS) options[flagOf(key)] = { type: "string" };
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }));
@@ -96,16 +75,16 @@ export function parseMockConfig(args: string[], env: Record<string, string | und
     throw new Error(`Cannot start the mock: ${error instanceof Error ? error.message : String(error)}`);
   }
   const raw: Record<string, unknown> = { help: values.help === true };
-  for (const [key, flag] of Object.entries(FLAGS)) {
-    const fromFlag = values[flag];
-    const fromEnv = env[envName(flag)];
+  for (const key of SETTINGS) {
+    const fromFlag = values[flagOf(key)];
+    const fromEnv = env[envName(flagOf(key))];
     raw[key] = typeof fromFlag === "string" ? fromFlag : fromEnv === "" ? undefined : fromEnv;
   }
   const parsed = MockConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const key = String(issue.path[0]) as Exclude<Key, "help">;
-    const flag = FLAGS[key];
+    const key = String(issue.path[0]);
+    const flag = flagOf(key);
     throw new Error(
       `Cannot start the mock: --${flag} / ${envName(flag)} is invalid (${
         JSON.stringify(raw[key])
@@ -153,23 +132,13 @@ export async function main(args: string[] = Deno.args, env = Deno.env.toObject()
     }
   }
 
+  // The settings named as the mock's options (dialect, pagination, the fault rates) pass straight through.
   const mock = createMockDarshan({
+    ...config,
     records,
     apiKey: config.key,
-    forbiddenKey: config.forbiddenKey,
-    dialect: config.dialect,
-    pagination: config.pagination,
-    pageInfo: config.pageInfo,
     defaultPageSize: config.pageSize,
-    errorRate: config.errorRate,
-    rateLimitRate: config.rateLimitRate,
     retryAfterSec: config.retryAfter,
-    delayMs: config.delayMs,
-    slowRate: config.slowRate,
-    malformedRate: config.malformedRate,
-    duplicateRate: config.duplicateRate,
-    correctionRate: config.correctionRate,
-    invalidRate: config.invalidRate,
     random,
   });
   const faults = [

@@ -44,6 +44,7 @@ import {
   SnapshotRowSchema,
   type SnapshotStore,
   SnapshotStoreError,
+  storeError,
   validateBeforeMs,
   validateQuery,
   validateRows,
@@ -71,37 +72,20 @@ const STRINGIFY_OPTIONS = {
   },
 };
 
-function numberField(field: string): number | undefined {
-  return NUMBER.test(field) ? Number(field) : undefined;
+const NUMBER_COLUMNS = new Set<string>(["window_sec", "n"]);
+const NULLABLE_NUMBER_COLUMNS = new Set<string>(["mean", "stdev", "volatility_index"]);
+
+/** A field read back as its column's type (a number column's field that is not a number: undefined). */
+function fieldValue(column: string, field: string): string | number | null | undefined {
+  const number = NUMBER.test(field) ? Number(field) : undefined;
+  if (NULLABLE_NUMBER_COLUMNS.has(column)) return field === "" ? null : number;
+  return NUMBER_COLUMNS.has(column) ? number : field;
 }
 
-function nullableNumberField(field: string): number | null | undefined {
-  return field === "" ? null : numberField(field);
-}
-
-function numberText(value: number | null): string {
-  return value === null ? "" : String(value);
-}
-
-/** The rows as CSV lines, each ending in "\n". */
+/** The rows as CSV lines, each ending in "\n": null as an empty field, numbers by `String(x)`. */
 export function encodeRows(rows: readonly SnapshotRow[]): string {
-  return stringify(
-    rows.map((row) => [
-      row.computed_at,
-      row.signal,
-      String(row.window_sec),
-      row.start_ts,
-      row.end_ts,
-      String(row.n),
-      numberText(row.mean),
-      numberText(row.stdev),
-      numberText(row.volatility_index),
-      row.risk,
-      row.source,
-      row.engine_version,
-    ]),
-    STRINGIFY_OPTIONS,
-  );
+  const fields = (row: SnapshotRow) => SNAPSHOT_COLUMNS.map((column) => String(row[column] ?? ""));
+  return stringify(rows.map(fields), STRINGIFY_OPTIONS);
 }
 
 /** True when the line can be a whole record: it ends with a closing quote and its quotes are balanced. */
@@ -137,20 +121,10 @@ function parseLines(lines: readonly string[]): (string[] | null)[] {
 /** A parsed record as a validated row, or null. */
 function toRow(fields: string[] | null): SnapshotRow | null {
   if (fields === null || fields.length !== FIELD_COUNT) return null;
-  const result = SnapshotRowSchema.safeParse({
-    computed_at: fields[0],
-    signal: fields[1],
-    window_sec: numberField(fields[2]),
-    start_ts: fields[3],
-    end_ts: fields[4],
-    n: numberField(fields[5]),
-    mean: nullableNumberField(fields[6]),
-    stdev: nullableNumberField(fields[7]),
-    volatility_index: nullableNumberField(fields[8]),
-    risk: fields[9],
-    source: fields[10],
-    engine_version: fields[11],
-  });
+  const row = Object.fromEntries(
+    SNAPSHOT_COLUMNS.map((column, i) => [column, fieldValue(column, fields[i])]),
+  );
+  const result = SnapshotRowSchema.safeParse(row);
   return result.success ? result.data : null;
 }
 
@@ -259,15 +233,11 @@ export class CsvSnapshotStore implements SnapshotStore {
     }
   }
 
-  append(rows: readonly SnapshotRow[]): Promise<void> {
-    try {
-      validateRows(rows);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (rows.length === 0) return Promise.resolve();
+  async append(rows: readonly SnapshotRow[]): Promise<void> {
+    validateRows(rows);
+    if (rows.length === 0) return;
     const body = encodeRows(rows);
-    return this.#serial(async () => {
+    return await this.#serial(async () => {
       try {
         const file = await Deno.open(this.location, { read: true, append: true, create: true });
         try {
@@ -298,34 +268,23 @@ export class CsvSnapshotStore implements SnapshotStore {
           file.close();
         }
       } catch (error) {
-        throw new SnapshotStoreError(
-          `Cannot append ${rows.length} snapshot rows to "${this.location}": ${errorMessage(error)}`,
-          { cause: error },
-        );
+        throw storeError(`Cannot append ${rows.length} snapshot rows to "${this.location}"`, error);
       }
     });
   }
 
-  history(query: HistoryQuery): Promise<SnapshotRow[]> {
-    try {
-      validateQuery(query);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (query.limit === 0) return Promise.resolve([]);
+  async history(query: HistoryQuery): Promise<SnapshotRow[]> {
+    validateQuery(query);
+    if (query.limit === 0) return [];
     // The encoded `signal,window_sec,` that follows computed_at (which holds no comma or quote) on our lines.
     const key = `${stringify([[query.signal, String(query.windowSec)]]).slice(0, -1)},`;
     const since = query.sinceMs ?? -Infinity;
-    return this.#serial(async () => {
+    return await this.#serial(async () => {
       let lines: string[];
       try {
         lines = dataLines(await this.#readText(), this.location);
       } catch (error) {
-        if (error instanceof SnapshotStoreError) throw error;
-        throw new SnapshotStoreError(
-          `Cannot read snapshot history from "${this.location}": ${errorMessage(error)}`,
-          { cause: error },
-        );
+        throw storeError(`Cannot read snapshot history from "${this.location}"`, error);
       }
       let skipped = 0;
       // Candidates: complete lines of the series, with computed_at (the unquoted first field) ≥ since.
@@ -364,13 +323,9 @@ export class CsvSnapshotStore implements SnapshotStore {
     });
   }
 
-  prune(beforeMs: number): Promise<number> {
-    try {
-      validateBeforeMs(beforeMs);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#serial(async () => {
+  async prune(beforeMs: number): Promise<number> {
+    validateBeforeMs(beforeMs);
+    return await this.#serial(async () => {
       try {
         const lines = dataLines(await this.#readText(), this.location);
         const complete = lines.filter((line) => line !== "" && looksComplete(line));
@@ -393,10 +348,7 @@ export class CsvSnapshotStore implements SnapshotStore {
         this.skippedLines = 0;
         return deleted;
       } catch (error) {
-        if (error instanceof SnapshotStoreError) throw error;
-        throw new SnapshotStoreError(`Cannot prune snapshots in "${this.location}": ${errorMessage(error)}`, {
-          cause: error,
-        });
+        throw storeError(`Cannot prune snapshots in "${this.location}"`, error);
       }
     });
   }
@@ -438,10 +390,7 @@ export async function openCsvStore(path: string): Promise<CsvSnapshotStore> {
       if (!isOurHeader(head, path)) await replaceAtomically(path, `${CSV_HEADER}\n`); // a torn header, nothing else
     }
   } catch (error) {
-    if (error instanceof SnapshotStoreError) throw error;
-    throw new SnapshotStoreError(`Cannot open snapshot store "${path}": ${errorMessage(error)}`, {
-      cause: error,
-    });
+    throw storeError(`Cannot open snapshot store "${path}"`, error);
   }
   return new CsvSnapshotStore(path);
 }

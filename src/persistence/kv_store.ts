@@ -20,13 +20,13 @@
 import { getLogger } from "@logtape/logtape";
 import {
   computedAtMs,
-  errorMessage,
   type HistoryQuery,
   pickColumns,
   type SnapshotRow,
   SnapshotRowSchema,
   type SnapshotStore,
   SnapshotStoreError,
+  storeError,
   validateBeforeMs,
   validateQuery,
   validateRows,
@@ -149,11 +149,8 @@ export class KvSnapshotStore implements SnapshotStore {
       }
       if (pending > 0) await this.#commit(atomic);
     } catch (error) {
-      throw new SnapshotStoreError(
-        `Cannot append ${rows.length} snapshot rows to "${this.location}"` +
-          `${stored > 0 ? ` (the first ${stored} were stored)` : ""}: ${errorMessage(error)}`,
-        { cause: error },
-      );
+      const kept = stored > 0 ? ` (the first ${stored} were stored)` : "";
+      throw storeError(`Cannot append ${rows.length} snapshot rows to "${this.location}"${kept}`, error);
     }
   }
 
@@ -186,12 +183,7 @@ export class KvSnapshotStore implements SnapshotStore {
         if (rows.length === query.limit) break;
       }
     } catch (error) {
-      throw new SnapshotStoreError(
-        `Cannot read snapshot history from "${this.location}": ${errorMessage(error)}`,
-        {
-          cause: error,
-        },
-      );
+      throw storeError(`Cannot read snapshot history from "${this.location}"`, error);
     }
     if (skipped > 0) {
       log.warn("Skipped {count} invalid snapshot values in {location}", {
@@ -227,10 +219,7 @@ export class KvSnapshotStore implements SnapshotStore {
         }
       }
     } catch (error) {
-      throw new SnapshotStoreError(
-        `Cannot prune snapshots in "${this.location}" (${deleted} deleted): ${errorMessage(error)}`,
-        { cause: error },
-      );
+      throw storeError(`Cannot prune snapshots in "${this.location}" (${deleted} deleted)`, error);
     }
     return deleted;
   }
@@ -256,9 +245,7 @@ export async function openKvStore(path?: string): Promise<KvSnapshotStore> {
   try {
     kv = await Deno.openKv(path === "" ? undefined : path);
   } catch (error) {
-    throw new SnapshotStoreError(`Cannot open snapshot store "${location}": ${errorMessage(error)}`, {
-      cause: error,
-    });
+    throw storeError(`Cannot open snapshot store "${location}"`, error);
   }
   return new KvSnapshotStore(kv, { location, closeKv: true });
 }

@@ -16,7 +16,7 @@ import { STORE_FILE_NAMES, type StoreMode } from "../core/vocabulary.ts";
 import { openCsvStore } from "./csv_store.ts";
 import { openKvStore } from "./kv_store.ts";
 import { createNoneStore } from "./none_store.ts";
-import { errorMessage, type SnapshotStore, SnapshotStoreError } from "./snapshot.ts";
+import { type SnapshotStore, SnapshotStoreError, storeError } from "./snapshot.ts";
 import { openSqliteStore } from "./sqlite_store.ts";
 
 export interface OpenStoreOptions {
@@ -40,9 +40,7 @@ async function ensureDir(dataDir: string): Promise<void> {
   try {
     await Deno.mkdir(dataDir, { recursive: true });
   } catch (error) {
-    throw new SnapshotStoreError(`Cannot create DATA_DIR "${dataDir}": ${errorMessage(error)}`, {
-      cause: error,
-    });
+    throw storeError(`Cannot create DATA_DIR "${dataDir}"`, error);
   }
 }
 

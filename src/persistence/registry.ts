@@ -4,7 +4,7 @@
  * Inactive stores are opened only if their file exists, so reading never creates files.
  */
 import type { StoreMode } from "../core/vocabulary.ts";
-import { openSnapshotStore, storeFile } from "./open_store.ts";
+import { openSnapshotStore, type OpenStoreOptions, storeFile } from "./open_store.ts";
 import type { SnapshotStore } from "./snapshot.ts";
 
 export interface StoreRegistry {
@@ -14,31 +14,16 @@ export interface StoreRegistry {
   closeAll(): Promise<void>;
 }
 
-export interface RegistryOptions {
-  dataDir: string;
-  /** Path of the local Deno KV file; undefined on Deno Deploy (its own KV). */
-  kvPath?: string;
-}
-
-export function createStoreRegistry(active: SnapshotStore, options: RegistryOptions): StoreRegistry {
+export function createStoreRegistry(active: SnapshotStore, options: OpenStoreOptions): StoreRegistry {
   const opened = new Map<StoreMode, Promise<SnapshotStore | null>>([[
     active.mode,
     Promise.resolve(active),
   ]]);
 
-  async function exists(path: string): Promise<boolean> {
-    try {
-      await Deno.stat(path);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   async function open(mode: StoreMode): Promise<SnapshotStore | null> {
     const file = storeFile(mode, options);
-    if (mode !== "none" && (file === undefined || !(await exists(file)))) return null;
-    return await openSnapshotStore(mode, { dataDir: options.dataDir, kvPath: options.kvPath });
+    const exists = file !== undefined && await Deno.stat(file).then(() => true, () => false);
+    return mode === "none" || exists ? await openSnapshotStore(mode, options) : null;
   }
 
   return {

@@ -7,7 +7,7 @@
 import type { StoreMode } from "../core/vocabulary.ts";
 import { openSnapshotStore, type OpenStoreOptions, storeFile } from "./open_store.ts";
 import { kvLocation } from "./kv_store.ts";
-import type { HistoryQuery, SnapshotRow, SnapshotStore } from "./snapshot.ts";
+import { errorMessage, type HistoryQuery, type SnapshotRow, type SnapshotStore } from "./snapshot.ts";
 
 export interface RetryingStore extends SnapshotStore {
   /** The last error opening the store, or null once it is open. */
@@ -35,7 +35,7 @@ export async function openRetryingStore(
       openError = null;
       return store;
     } catch (error) {
-      openError = error instanceof Error ? error.message : String(error);
+      openError = errorMessage(error);
       throw error;
     }
   }

@@ -109,6 +109,12 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** `error` as a {@linkcode SnapshotStoreError}: itself if it is one, else one saying `doing` with `error` as its cause. */
+export function storeError(doing: string, error: unknown): SnapshotStoreError {
+  if (error instanceof SnapshotStoreError) return error;
+  return new SnapshotStoreError(`${doing}: ${errorMessage(error)}`, { cause: error });
+}
+
 /** computed_at as epoch ms (the sort and range key). The row must have passed {@linkcode SnapshotRowSchema}. */
 export function computedAtMs(row: SnapshotRow): number {
   return Date.parse(row.computed_at);
@@ -160,18 +166,7 @@ export function newest<T>(sorted: T[], limit: number): T[] {
 
 /** A plain copy holding exactly the columns (drops any extra properties the caller's object carried). */
 export function pickColumns(row: SnapshotRow): SnapshotRow {
-  return {
-    computed_at: row.computed_at,
-    signal: row.signal,
-    window_sec: row.window_sec,
-    start_ts: row.start_ts,
-    end_ts: row.end_ts,
-    n: row.n,
-    mean: row.mean,
-    stdev: row.stdev,
-    volatility_index: row.volatility_index,
-    risk: row.risk,
-    source: row.source,
-    engine_version: row.engine_version,
-  };
+  return Object.fromEntries(
+    SNAPSHOT_COLUMNS.map((column) => [column, row[column]]),
+  ) as unknown as SnapshotRow;
 }

@@ -1,5 +1,6 @@
 import { equal, ok } from "node:assert/strict";
-import { addSplitMoments, BLOCK, MomentTree, splitMomentsOf } from "../../src/core/moment_tree.ts";
+import { addSplitMoments, BLOCK, MomentTree } from "../../src/core/moment_tree.ts";
+import { splitMomentsOf } from "../../src/core/stats.ts";
 import { PointStore, Series } from "../../src/core/point_store.ts";
 import { momentsOf } from "../../src/core/stats.ts";
 import { assertMomentsClose, mulberry32, SEC, T0 } from "./support.ts";

@@ -1,22 +1,6 @@
 import { deepEqual, equal, notStrictEqual, ok } from "node:assert/strict";
 import { combineMoments, EMPTY_MOMENTS, type Moments, momentsOf, summarize } from "../../src/core/stats.ts";
-
-/** Deterministic PRNG (mulberry32) so that failures reproduce. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function relativeError(actual: number, expected: number): number {
-  if (expected === 0) return Math.abs(actual);
-  return Math.abs(actual - expected) / Math.abs(expected);
-}
+import { mulberry32, relativeError } from "./support.ts";
 
 function assertClose(actual: number | null, expected: number, tolerance: number, label = "value"): void {
   ok(actual !== null, `${label} is null, expected ${expected}`);

@@ -2,17 +2,7 @@
 import { equal, ok } from "node:assert/strict";
 import type { Moments } from "../../src/core/stats.ts";
 
-/** Deterministic PRNG (mulberry32) so that failures reproduce. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from "../../src/mock/darshan_server.ts";
 
 export const T0 = Date.parse("2025-10-29T00:00:00Z");
 export const SEC = 1000;
