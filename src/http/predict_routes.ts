@@ -164,7 +164,7 @@ export function predictRoutes(deps: PredictDeps): OpenAPIHono<AppEnv> {
       staleAfterSec: config.staleAfterSec,
       minSamples: config.minSamples,
       coverageStartMs: ingest.coverageStartMs(),
-      method: `${FORECAST_METHOD}; rules: mean/stdev rule-based`,
+      method: "least-squares trend forecast; rules: mean/stdev rule-based",
     });
     const line = store.regression(only, startMs, endMs);
     const f = forecast({
