@@ -3,7 +3,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { getLogger } from "@logtape/logtape";
 import type { Context, TypedResponse } from "hono";
 import jStat from "jstat";
-import { backtest, forecast, FORECAST_METHOD } from "../core/forecast.ts";
+import { backtest, forecast } from "../core/forecast.ts";
 import { buildReport, toRfc3339 } from "../core/report.ts";
 import { summarize } from "../core/stats.ts";
 import { parseTimestamp } from "../core/time.ts";
