@@ -55,35 +55,35 @@ export function addCoMoments(a: CoMoments, b: CoMoments): CoMoments {
   return a;
 }
 
-/** Neumaier-compensated mean of f(i) over [from, to). */
-function compensatedMean(from: number, to: number, f: (i: number) => number): number {
-  let sum = 0, c = 0;
-  for (let i = from; i < to; i++) {
-    const v = f(i);
-    const t = sum + v;
-    c += Math.abs(sum) >= Math.abs(v) ? (sum - t) + v : (v - t) + sum;
-    sum = t;
-  }
-  return (sum + c) / (to - from);
-}
-
 /**
- * Co-moments of points [from, to) by the corrected two-pass algorithm; `u(i)` is point i's time in seconds
- * from the origin, `x[i]` its score.
+ * Co-moments of points [from, to) by the corrected two-pass algorithm: compensated (Neumaier) means first,
+ * then the deviations' sums. Point i's time is u = (ts[i] − origin) / 1000 seconds, its score x[i].
  */
 export function coMomentsOf(
-  u: (i: number) => number,
+  ts: ArrayLike<number>,
+  origin: number,
   x: ArrayLike<number>,
   from: number,
   to: number,
 ): CoMoments {
   const n = to - from;
   if (n <= 0) return emptyCoMoments();
-  const uHi = compensatedMean(from, to, u);
-  const xHi = compensatedMean(from, to, (i) => x[i]);
+  let us = 0, uc = 0, xs = 0, xc = 0;
+  for (let i = from; i < to; i++) {
+    const u = (ts[i] - origin) / 1000;
+    let t = us + u;
+    uc += Math.abs(us) >= Math.abs(u) ? (us - t) + u : (u - t) + us;
+    us = t;
+    const v = x[i];
+    t = xs + v;
+    xc += Math.abs(xs) >= Math.abs(v) ? (xs - t) + v : (v - t) + xs;
+    xs = t;
+  }
+  const uHi = (us + uc) / n;
+  const xHi = (xs + xc) / n;
   let su = 0, sx = 0, suu = 0, sux = 0;
   for (let i = from; i < to; i++) {
-    const du = u(i) - uHi;
+    const du = (ts[i] - origin) / 1000 - uHi;
     const dx = x[i] - xHi;
     su += du;
     sx += dx;
@@ -139,15 +139,14 @@ export class RegressionTree {
     if (b <= a) return emptyCoMoments();
     if (this.origin === null) this.origin = ts[0];
     const origin = this.origin;
-    const u = (i: number) => (ts[i] - origin) / 1000;
     // A series of at most two blocks is read directly: no tree to build or keep.
-    if (length <= 2 * REGRESSION_BLOCK) return coMomentsOf(u, score, a, b);
-    this.#sync(u, score, length);
+    if (length <= 2 * REGRESSION_BLOCK) return coMomentsOf(ts, origin, score, a, b);
+    this.#sync(ts, origin, score, length);
     const B = REGRESSION_BLOCK;
     const firstWhole = Math.ceil(a / B);
     const endWhole = Math.floor(b / B);
-    if (endWhole <= firstWhole) return coMomentsOf(u, score, a, b);
-    const acc = coMomentsOf(u, score, a, firstWhole * B);
+    if (endWhole <= firstWhole) return coMomentsOf(ts, origin, score, a, b);
+    const acc = coMomentsOf(ts, origin, score, a, firstWhole * B);
     const node = emptyCoMoments();
     let l = firstWhole + this.#leaves, r = endWhole + this.#leaves;
     while (l < r) {
@@ -156,7 +155,7 @@ export class RegressionTree {
       l >>= 1;
       r >>= 1;
     }
-    return addCoMoments(acc, coMomentsOf(u, score, endWhole * B, b));
+    return addCoMoments(acc, coMomentsOf(ts, origin, score, endWhole * B, b));
   }
 
   #read(i: number, out: CoMoments): CoMoments {
@@ -170,7 +169,7 @@ export class RegressionTree {
     return out;
   }
 
-  #sync(u: (i: number) => number, score: Float64Array, length: number): void {
+  #sync(ts: Float64Array, origin: number, score: Float64Array, length: number): void {
     if (this.#dirtyFrom === Infinity) return;
     const blocks = Math.ceil(length / REGRESSION_BLOCK);
     let oldBlocks = this.#blocks;
@@ -184,7 +183,7 @@ export class RegressionTree {
     }
     for (let j = first; j < blocks; j++) {
       const from = j * REGRESSION_BLOCK;
-      const m = coMomentsOf(u, score, from, Math.min(from + REGRESSION_BLOCK, length));
+      const m = coMomentsOf(ts, origin, score, from, Math.min(from + REGRESSION_BLOCK, length));
       this.#write(this.#leaves + j, m);
     }
     for (let j = blocks; j < oldBlocks; j++) this.#write(this.#leaves + j, emptyCoMoments());

@@ -33,7 +33,20 @@ const JSON_HEADERS = { "Content-Type": "application/json" };
 export const MAX_BACKTEST_POINTS = 2000;
 export const DEFAULT_BACKTEST_POINTS = 100;
 
-const studentTInv = (p: number, dof: number): number => jStat.studentt.inv(p, dof);
+/**
+ * jStat's Student t inverse CDF, memoised by (p, dof): it iterates (about 10 µs a call), and a backtest asks
+ * it for the same few degrees of freedom a thousand times. Bounded: cleared past 4096 entries.
+ */
+const quantiles = new Map<string, number>();
+function studentTInv(p: number, dof: number): number {
+  const key = `${p}:${dof}`;
+  const known = quantiles.get(key);
+  if (known !== undefined) return known;
+  if (quantiles.size >= 4096) quantiles.clear();
+  const q = jStat.studentt.inv(p, dof);
+  quantiles.set(key, q);
+  return q;
+}
 
 const horizonField = z.string().max(32, { error: "at most 32 characters" }).optional().openapi({
   example: "1h",
