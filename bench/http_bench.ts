@@ -67,3 +67,49 @@ Deno.bench(
     await res.arrayBuffer();
   },
 );
+
+// Issue 14: the forecast costs about what the metrics answer costs (within 2×), over the same 1M-point window.
+let metricsOffsetMs = 0;
+Deno.bench(
+  "GET /coherence/metrics?window=24h&signal=alpha&end=…, 1M points (computed)",
+  { group: "predict vs metrics", baseline: true },
+  async () => {
+    const res = await app1m.request(
+      `/coherence/metrics?window=24h&signal=alpha&end=${END - ++metricsOffsetMs}`,
+    );
+    await res.arrayBuffer();
+  },
+);
+
+let predictOffsetMs = 0;
+Deno.bench(
+  "GET /coherence/predict?window=24h&signal=alpha&end=…, 1M points (computed)",
+  { group: "predict vs metrics" },
+  async () => {
+    const res = await app1m.request(
+      `/coherence/predict?window=24h&signal=alpha&end=${END - ++predictOffsetMs}`,
+    );
+    await res.arrayBuffer();
+  },
+);
+
+let shortOffsetMs = 0;
+Deno.bench(
+  "GET /coherence/predict?window=1h&signal=alpha&end=…, 1M held, ~42k in window (computed)",
+  { group: "predict vs metrics" },
+  async () => {
+    const res = await app1m.request(`/coherence/predict?window=1h&signal=alpha&end=${END - ++shortOffsetMs}`);
+    await res.arrayBuffer();
+  },
+);
+
+Deno.bench(
+  "GET /coherence/predict/backtest?window=1h&horizon=1h&signal=alpha&points=1000, 1M held points",
+  { group: "backtest" },
+  async () => {
+    const res = await app1m.request(
+      "/coherence/predict/backtest?window=1h&horizon=1h&signal=alpha&points=1000",
+    );
+    await res.arrayBuffer();
+  },
+);

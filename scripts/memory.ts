@@ -57,6 +57,8 @@ async function inProcess(mockPath: string): Promise<InProcessResult> {
     const result = await source.pull(0, 0, { requestId: "memory" });
     store.apply(result.points);
     for (const { signal, ts, score } of result.columns ?? []) store.applyColumns(signal, ts, score);
+    // Build every series' regression tree (as a forecast does) so that its bytes are counted (issue 14).
+    for (const { signal } of store.signals()) store.regression(signal, -Infinity, Infinity);
   }
   await collect();
   const rssAfter = Deno.memoryUsage().rss;
@@ -83,6 +85,7 @@ async function inProcess(mockPath: string): Promise<InProcessResult> {
         score[i] = 50 + ((page * 31 + i * 17) % 50);
       }
       paged.applyColumns(signal, ts, score);
+      paged.regression(signal, -Infinity, Infinity);
     }
     const perPoint = paged.byteLength / paged.size;
     if (paged.size >= 100_000 && perPoint > worst) {
@@ -105,6 +108,11 @@ async function inProcess(mockPath: string): Promise<InProcessResult> {
   };
 }
 
+async function knownSignals(url: string): Promise<{ signal: string }[]> {
+  const body = await (await fetch(`${url}/coherence/signals`)).json();
+  return body.signals;
+}
+
 /** Measurement 3: RSS of the real service holding the file's points, over `settleS` seconds. */
 async function service(mockPath: string, expected: number, settleS: number): Promise<number[]> {
   const child = await startService({ MOCK_PATH: mockPath, MOCK_REPLAY: "false", LOG_LEVEL: "warning" });
@@ -114,6 +122,12 @@ async function service(mockPath: string, expected: number, settleS: number): Pro
       timeoutMs: 120_000,
       intervalMs: 50,
     });
+    // Forecast every signal once, so the service holds each series' regression tree too (issue 14).
+    for (const { signal } of await knownSignals(child.url)) {
+      await (await fetch(`${child.url}/coherence/predict?window=30d&signal=${encodeURIComponent(signal)}`))
+        .body
+        ?.cancel();
+    }
     const samples = [await rssMb(child.process.pid)];
     for (let t = 5; t <= settleS; t += 5) {
       await new Promise((resolve) => setTimeout(resolve, 5000));

@@ -302,3 +302,135 @@ export const StatusSchema = z.object({
 }).openapi("Status");
 
 export type Status = z.infer<typeof StatusSchema>;
+
+// ---- Forecast (`/coherence/predict`, issue 14) ----
+
+const EtaSchema = z.object({
+  seconds: z.number().nonnegative().openapi({
+    description: "Seconds after the window end (0: already there)",
+  }),
+  at: Timestamp.openapi({ description: "Window end + seconds" }),
+}).nullable().openapi({
+  description:
+    "When the projected mean first reaches this level; null when the line never does within MAX_WINDOW",
+});
+
+const MeanBoundarySchema = z.object({
+  value: z.number(),
+  definedBy: z.enum(["mean", "volatility"]).openapi({
+    description: "mean: the mean cut-off decides; volatility: σ / volatility cut-off is higher and decides",
+  }),
+  text: z.string(),
+});
+
+export const ForecastSchema = z.object({
+  method: z.string(),
+  horizonSec: z.number().int().positive().openapi({
+    description: "Forecast horizon h (default: the window)",
+  }),
+  at: Timestamp.openapi({ description: "end + horizon: the end of the future window the forecast is for" }),
+  n: z.number().int().nonnegative(),
+  slopePerHour: z.number().nullable().openapi({
+    description: "Least-squares slope b = Stx / Stt, score points per hour; null when n < 2",
+  }),
+  slopeStderrPerHour: z.number().nonnegative().nullable().openapi({
+    description: "stderr(b) = √(SSE / (n − 2)) / √Stt, per hour; null when n < 3",
+  }),
+  t: z.number().nullable().openapi({
+    description: "b / stderr(b); null when undefined (n < 3 or a perfect fit)",
+  }),
+  r2: z.number().min(0).max(1).nullable().openapi({ description: "Stx² / (Stt · Sxx)" }),
+  significant: z.boolean().openapi({
+    description: "n ≥ 10 and |t| ≥ 2 (or a perfect non-flat fit): only then is the trend projected",
+  }),
+  line: z.object({
+    tMean: Timestamp.nullable().openapi({ description: "t̄: the mean time of the window's points" }),
+    xMean: z.number().nullable().openapi({ description: "x̄: the line passes through (t̄, x̄)" }),
+    leverSec: z.number().nullable().openapi({
+      description: "end + h − w/2 − t̄: seconds from t̄ to the middle of the future window",
+    }),
+  }),
+  projectedMean: z.number().nullable().openapi({
+    description: "x̄ + b · leverSec when significant, else the current mean (flat)",
+  }),
+  projectedMeanInterval: z.object({
+    level: z.number(),
+    quantile: z.number().openapi({ description: "Student t quantile with n − 2 degrees of freedom" }),
+    low: z.number(),
+    high: z.number(),
+  }).nullable().openapi({
+    description: "projectedMean ± quantile · stderr(b) · |leverSec|; null when n < 3",
+  }),
+  projectedStdev: z.number().nullable().openapi({ description: "The current σ" }),
+  projectedVolatilityIndex: z.number().nullable().openapi({ description: "σ / projectedMean" }),
+  boundaries: z.object({
+    high: MeanBoundarySchema.openapi({ description: "H = max(highMean, σ / highVolatility): high below H" }),
+    medium: MeanBoundarySchema.openapi({
+      description: "M = max(mediumMean, σ / mediumVolatility): medium below M, low at or above",
+    }),
+  }),
+  eta: z.object({ low: EtaSchema, medium: EtaSchema, high: EtaSchema }),
+  currentRisk: RiskLevelSchema,
+  predictedDriftRisk: RiskLevelSchema,
+  rule: z.object({
+    level: RiskLevelSchema,
+    condition: z.string(),
+    matched: z.array(z.string()),
+    text: z.string(),
+  }).openapi({ description: "The rules applied to the projection" }),
+  text: z.string(),
+}).openapi("Forecast");
+
+export const PredictResponseSchema = MetricsResponseSchema.extend({
+  predictedDriftRisk: RiskLevelSchema.openapi({
+    description: "The risk forecast at end + horizon (the current window's risk is in explain.rule)",
+  }),
+  forecast: ForecastSchema,
+}).openapi("CoherencePredict");
+
+export type PredictResponse = z.infer<typeof PredictResponseSchema>;
+
+const ConfusionRowSchema = z.object({
+  low: z.number().int().nonnegative(),
+  medium: z.number().int().nonnegative(),
+  high: z.number().int().nonnegative(),
+  unknown: z.number().int().nonnegative(),
+});
+
+const BacktestScoreSchema = z.object({
+  confusion: z.object({
+    low: ConfusionRowSchema,
+    medium: ConfusionRowSchema,
+    high: ConfusionRowSchema,
+    unknown: ConfusionRowSchema,
+  }).openapi({ description: "confusion[predicted][actual]: how many window ends had that pair" }),
+  accuracy: z.number().min(0).max(1).nullable().openapi({
+    description: "Share of ends where predicted = actual",
+  }),
+  meanAbsoluteError: z.number().nonnegative().nullable().openapi({
+    description: "Mean |projected mean − actual mean| over ends where both exist",
+  }),
+  errorsCounted: z.number().int().nonnegative(),
+});
+
+export const BacktestResponseSchema = z.object({
+  signal: z.string(),
+  windowSec: z.number().int().positive(),
+  horizonSec: z.number().int().positive(),
+  from: Timestamp.nullable().openapi({ description: "First window end replayed" }),
+  to: Timestamp.nullable().openapi({ description: "Last window end replayed (its end + horizon is held)" }),
+  stepSec: z.number().nonnegative().nullable(),
+  points: z.number().int().nonnegative().openapi({ description: "Window ends replayed" }),
+  significantShare: z.number().min(0).max(1).nullable().openapi({
+    description:
+      "Share of ends where the trend was significant (elsewhere the trend forecast is flat = naive)",
+  }),
+  trend: BacktestScoreSchema,
+  naive: BacktestScoreSchema.openapi({
+    description: 'The "nothing changes" forecast: the current mean and risk',
+  }),
+  note: z.string().nullable(),
+  meta: z.object({ method: z.string(), engine_version: z.string(), latency_ms: z.number().nonnegative() }),
+}).openapi("PredictBacktest");
+
+export type BacktestResponse = z.infer<typeof BacktestResponseSchema>;

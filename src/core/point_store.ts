@@ -20,6 +20,7 @@
 import { DIRECT_MAX, MomentTree } from "./moment_tree.ts";
 import { combineMoments, EMPTY_MOMENTS, type Moments, momentsOf } from "./stats.ts";
 import { lowerBound, upperBound } from "./binary_search.ts";
+import { addCoMoments, type CoMoments, emptyCoMoments, RegressionTree } from "./regression_tree.ts";
 
 export interface PointInput {
   signal: string;
@@ -80,6 +81,8 @@ export class Series {
     return this.#tree ?? UNBUILT_TREE;
   }
   #tree: MomentTree | null = null;
+  /** Least-squares sums of (time, score), built at the first forecast over this series (issue 14). */
+  #regression: RegressionTree | null = null;
   /** Neumaier state [sum₁, compensation₁, sum₂, compensation₂] at index `length`. */
   #running: [number, number, number, number] = NO_RUNNING;
 
@@ -90,7 +93,8 @@ export class Series {
   /** Bytes held by the columns (including growth headroom) and the block tree. */
   get byteLength(): number {
     const prefix = this.#prefixed ? this.p1.byteLength + this.p2.byteLength : 0;
-    return this.ts.byteLength + this.score.byteLength + prefix + this.tree.byteLength;
+    const regression = this.#regression?.byteLength ?? 0;
+    return this.ts.byteLength + this.score.byteLength + prefix + this.tree.byteLength + regression;
   }
 
   get #prefixed(): boolean {
@@ -118,6 +122,16 @@ export class Series {
     const bound = 2 * EPS * (Math.abs(p2a) + Math.abs(p2b)) + (2 * Math.abs(s1) * e1 + 4 * EPS * s1 * s1) / n;
     if (m2 < 0 || bound > RELATIVE_TOLERANCE * m2) return this.tree.moments(this.score, a, b);
     return { n, mean: this.shift + s1 / n, m2 };
+  }
+
+  /**
+   * Exact least-squares co-moments of points [a, b), times in seconds from `origin` (epoch ms): O(B + log n)
+   * from the regression tree, which is built (or brought up to date) here on first use.
+   */
+  regression(a: number, b: number): { origin: number; moments: CoMoments } {
+    const tree = this.#regression ??= new RegressionTree();
+    const moments = tree.query(this.ts, this.score, this.length, a, b);
+    return { origin: tree.origin ?? (this.length > 0 ? this.ts[0] : 0), moments };
   }
 
   /** True when every score in [a, b) is within 0..1 (the block tree's maxima; only asked when the mean ≤ 1). */
@@ -221,6 +235,7 @@ export class Series {
       this.score.set(bscore.subarray(0, count), n);
       this.length = n + count;
       result.inserted = count;
+      this.#regression?.invalidateFrom(n);
       this.#syncPrefix(n, true);
       this.#updateTree(n);
       return result;
@@ -250,6 +265,7 @@ export class Series {
     }
     this.length = out;
     if (result.inserted === 0 && result.updated === 0) return result;
+    this.#regression?.invalidateFrom(k);
     this.#syncPrefix(k, false);
     this.#updateTree(k);
     return result;
@@ -264,6 +280,7 @@ export class Series {
     this.score.copyWithin(0, drop, this.length);
     this.length = keep;
     if (keep > SHRINK_ABOVE && keep * 4 < this.capacity) this.#resize(Math.ceil(keep * GROWTH));
+    this.#regression?.invalidateFrom(0);
     this.#syncPrefix(0, false);
     this.#updateTree(0);
     return drop;
@@ -410,6 +427,37 @@ export class PointStore {
     const allWithinUnitScale = moments.n > 0 &&
       ranges.every(([series, a, b]) => series.allWithinUnitScale(a, b, moments.mean));
     return { ...moments, oldestMs, newestMs, allWithinUnitScale };
+  }
+
+  /**
+   * Least-squares co-moments of the window (startExclusiveMs, endInclusiveMs] for one signal, or pooled when
+   * undefined, with times in seconds from `origin` (epoch ms). Exact (see `regression_tree.ts`).
+   */
+  regression(
+    signal: string | undefined,
+    startExclusiveMs: number,
+    endInclusiveMs: number,
+  ): { origin: number; moments: CoMoments } {
+    const list = signal === undefined ? [...this.#series.values()] : [this.#series.get(signal)];
+    let origin: number | null = null;
+    const total = emptyCoMoments();
+    for (const series of list) {
+      if (!series) continue;
+      const [a, b] = series.range(startExclusiveMs, endInclusiveMs);
+      if (b <= a) continue;
+      const part = series.regression(a, b);
+      origin ??= part.origin;
+      if (part.origin !== origin) {
+        // Re-express the part's mean time from the common origin, keeping the addition's rounding in lo.
+        const offset = (part.origin - origin) / 1000;
+        const hi = part.moments.uHi + offset;
+        const z = hi - part.moments.uHi;
+        part.moments.uLo += (part.moments.uHi - (hi - z)) + (offset - z);
+        part.moments.uHi = hi;
+      }
+      addCoMoments(total, part.moments);
+    }
+    return { origin: origin ?? endInclusiveMs, moments: total };
   }
 
   /** The points of a window, oldest first (for inputs and exports). */

@@ -33,6 +33,9 @@ export const WARNING_CODES = [
   "unit_scale_suspected",
   "volatility_undefined",
   "window_exceeds_history",
+  // The forecast (`/coherence/predict`) is flat, and why.
+  "trend_too_few_points",
+  "trend_not_significant",
 ] as const;
 export type WarningCode = (typeof WARNING_CODES)[number];
 

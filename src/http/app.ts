@@ -25,6 +25,7 @@ import { metricsRoutes } from "./metrics_routes.ts";
 import { docsRoutes } from "./docs_routes.ts";
 import { type OpenApiDocument, openApiDocument, registerPlainRoutes } from "./openapi.ts";
 import { coherenceRoutes } from "./coherence_routes.ts";
+import { predictRoutes } from "./predict_routes.ts";
 import type { ResponseCache } from "./response_cache.ts";
 import { systemRoutes } from "./system_routes.ts";
 import { historyRoutes } from "./history_routes.ts";
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const api = new OpenAPIHono<AppEnv>({ defaultHook: invalidQueryHook });
   api.route("/", systemRoutes({ ...deps, requestStats: stats }));
   api.route("/coherence", coherenceRoutes(deps));
+  api.route("/coherence", predictRoutes(deps));
   api.route("/coherence", historyRoutes(deps));
   api.notFound(notFound);
   api.onError(onError);

@@ -1,4 +1,4 @@
-/** `/coherence/*`: metrics, predict and signals. */
+/** `/coherence/*`: metrics, series and signals (predict: `predict_routes.ts`). */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { getLogger } from "@logtape/logtape";
 import type { Context, TypedResponse } from "hono";
@@ -162,7 +162,7 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
     return epoch;
   }
 
-  for (const route of ["/metrics", "/predict"]) {
+  for (const route of ["/metrics"]) {
     app.use(route, async (c, next) => {
       if (c.req.method === "GET") {
         const started = performance.now();
@@ -229,19 +229,6 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
   app.openapi(metricsRoute("/metrics", "Coherence metrics for one window"), (c) => {
     return jsonText(c, answer(c.req.url, c.req.valid("query")));
   });
-
-  app.openapi(
-    metricsRoute("/predict", "Drift risk forecast (v0.1: the current window's risk)"),
-    (c) =>
-      jsonText(
-        c,
-        answer(
-          c.req.url,
-          c.req.valid("query"),
-          "v0.1 forecast: the current window's mean/stdev rule-based risk",
-        ),
-      ),
-  );
 
   app.openapi(seriesRoute, (c) => {
     const query = c.req.valid("query");

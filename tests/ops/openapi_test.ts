@@ -120,6 +120,13 @@ function probes(document: Document, appName: AppName): Map<string, Probe> {
     "GET /coherence/predict 200 application/json": { path: "/coherence/predict?window=24h" },
     "GET /coherence/predict 400 application/problem+json": { path: "/coherence/predict?end=soon" },
     "GET /coherence/predict 404 application/problem+json": { path: "/coherence/predict?signal=nope" },
+    "GET /coherence/predict/backtest 200 application/json": { path: "/coherence/predict/backtest?window=1h" },
+    "GET /coherence/predict/backtest 400 application/problem+json": {
+      path: "/coherence/predict/backtest?points=0",
+    },
+    "GET /coherence/predict/backtest 404 application/problem+json": {
+      path: "/coherence/predict/backtest?signal=nope",
+    },
     "GET /coherence/series 200 application/json": { path: "/coherence/series?signal=beta&points=10" },
     "GET /coherence/series 400 application/problem+json": { path: "/coherence/series?points=1" },
     "GET /coherence/series 404 application/problem+json": { path: "/coherence/series?signal=nope" },

@@ -1,0 +1,330 @@
+/** `/coherence/predict` and `/coherence/predict/backtest`: the drift forecast and its replay (issue 14). */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { getLogger } from "@logtape/logtape";
+import type { Context, TypedResponse } from "hono";
+import jStat from "jstat";
+import { backtest, forecast } from "../core/forecast.ts";
+import { buildReport, toRfc3339 } from "../core/report.ts";
+import { summarize } from "../core/stats.ts";
+import { parseTimestamp } from "../core/time.ts";
+import { parseWindow, WindowError } from "../core/window.ts";
+import { POOLED_SIGNAL, type SourceKind } from "../core/vocabulary.ts";
+import type { PointStore } from "../core/point_store.ts";
+import type { Config } from "../config.ts";
+import {
+  type BacktestResponse,
+  BacktestResponseSchema,
+  type PredictResponse,
+  PredictResponseSchema,
+  ProblemSchema,
+} from "../schemas.ts";
+import type { AppEnv } from "./env.ts";
+import { MetricsQuerySchema } from "./coherence_routes.ts";
+import { round3 } from "./middleware.ts";
+import { ProblemError } from "./problem.ts";
+import { bodyWithLatency, ResponseCache } from "./response_cache.ts";
+import { requestedSignal } from "./signal.ts";
+
+const log = getLogger(["coherence", "predict"]);
+
+const JSON_HEADERS = { "Content-Type": "application/json" };
+
+/** Most window ends a backtest replays, and how many it replays by default. */
+export const MAX_BACKTEST_POINTS = 2000;
+export const DEFAULT_BACKTEST_POINTS = 100;
+
+/**
+ * jStat's Student t inverse CDF, memoised by (p, dof): it iterates (about 10 µs a call), and a backtest asks
+ * it for the same few degrees of freedom a thousand times. Bounded: cleared past 4096 entries.
+ */
+const quantiles = new Map<string, number>();
+function studentTInv(p: number, dof: number): number {
+  const key = `${p}:${dof}`;
+  const known = quantiles.get(key);
+  if (known !== undefined) return known;
+  if (quantiles.size >= 4096) quantiles.clear();
+  const q = jStat.studentt.inv(p, dof);
+  quantiles.set(key, q);
+  return q;
+}
+
+const horizonField = z.string().max(32, { error: "at most 32 characters" }).optional().openapi({
+  example: "1h",
+  description: "Forecast horizon, same forms as window (default: the window length; at most MAX_WINDOW)",
+});
+
+export const PredictQuerySchema = MetricsQuerySchema.extend({ horizon: horizonField });
+
+export const BacktestQuerySchema = MetricsQuerySchema.omit({ end: true }).extend({
+  horizon: horizonField,
+  points: z.string().regex(/^\d{1,4}$/, { error: `expected a whole number from 1 to ${MAX_BACKTEST_POINTS}` })
+    .optional().openapi({
+      example: "100",
+      description:
+        `Evenly spaced past window ends to replay (1 to ${MAX_BACKTEST_POINTS}, default ${DEFAULT_BACKTEST_POINTS})`,
+    }),
+});
+
+const problems = {
+  400: { content: { "application/problem+json": { schema: ProblemSchema } }, description: "Invalid query" },
+  404: { content: { "application/problem+json": { schema: ProblemSchema } }, description: "Unknown signal" },
+};
+
+const predictRoute = createRoute({
+  method: "get",
+  path: "/predict",
+  summary: "Drift risk forecast at end + horizon: the metrics answer plus a least-squares trend (forecast)",
+  request: { query: PredictQuerySchema },
+  responses: {
+    200: { content: { "application/json": { schema: PredictResponseSchema } }, description: "Forecast" },
+    ...problems,
+  },
+});
+
+const backtestRoute = createRoute({
+  method: "get",
+  path: "/predict/backtest",
+  summary: "Replays the forecast at past window ends and scores it against what happened, beside naive",
+  request: { query: BacktestQuerySchema },
+  responses: {
+    200: { content: { "application/json": { schema: BacktestResponseSchema } }, description: "Backtest" },
+    ...problems,
+  },
+});
+
+/** What the predict routes read. */
+export interface PredictDeps {
+  config: Pick<
+    Config,
+    "windows" | "maxWindowSec" | "thresholds" | "engineVersion" | "staleAfterSec" | "minSamples"
+  >;
+  store: PointStore;
+  ingest: { coverageStartMs(): number | null };
+  source: { kind: SourceKind };
+  now?: () => number;
+  /** Cache of answers by request and data version; a fresh one by default. */
+  responseCache?: ResponseCache;
+}
+
+/** `horizon` in seconds: the window when absent, else a window-like duration within MAX_WINDOW. */
+function parseHorizon(text: string | undefined, windowSec: number, maxSec: number): number {
+  if (text === undefined) return windowSec;
+  try {
+    return parseWindow(text, { maxSec });
+  } catch (error) {
+    if (!(error instanceof WindowError)) throw error;
+    throw new ProblemError(
+      "invalid-parameter",
+      error.message.replace(/window/, "horizon").replace(/Window/, "Horizon"),
+    );
+  }
+}
+
+function parseEnd(text: string): number {
+  const trimmed = text.trim();
+  const ms = parseTimestamp(/^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : trimmed);
+  if (ms === null) {
+    throw new ProblemError(
+      "invalid-end",
+      `Cannot parse end "${text}": expected an RFC 3339 date-time such as 2025-10-29T17:43:00Z, or epoch seconds or milliseconds`,
+    );
+  }
+  return ms;
+}
+
+export function predictRoutes(deps: PredictDeps): OpenAPIHono<AppEnv> {
+  const { config, store, ingest, source } = deps;
+  const now = deps.now ?? Date.now;
+  const app = new OpenAPIHono<AppEnv>();
+  const cache = deps.responseCache ?? new ResponseCache();
+  let seenVersion = -1;
+  let seenCoverage: number | null | undefined = undefined;
+  let epoch = 0;
+  /** Moves to a new epoch when the held points or the covered span changed (as the metrics routes do). */
+  function dataEpoch(): number {
+    const version = store.version, coverage = ingest.coverageStartMs();
+    if (version !== seenVersion || coverage !== seenCoverage) {
+      seenVersion = version;
+      seenCoverage = coverage;
+      epoch++;
+    }
+    return epoch;
+  }
+
+  function windowOf(text: string | undefined): number {
+    return text === undefined ? config.windows[0] : parseWindow(text, { maxSec: config.maxWindowSec });
+  }
+
+  function predict(
+    query: z.infer<typeof PredictQuerySchema>,
+    endMs: number,
+    started: number,
+  ): PredictResponse {
+    const windowSec = windowOf(query.window);
+    const horizonSec = parseHorizon(query.horizon, windowSec, config.maxWindowSec);
+    const only = requestedSignal(store, query.signal);
+    const signal = only ?? POOLED_SIGNAL;
+    const startMs = endMs - windowSec * 1000;
+    const stats = store.window(only, startMs, endMs);
+    const report = buildReport({
+      signal,
+      windowSec,
+      endMs,
+      stats,
+      source: source.kind,
+      thresholds: config.thresholds,
+      engineVersion: config.engineVersion,
+      staleAfterSec: config.staleAfterSec,
+      minSamples: config.minSamples,
+      coverageStartMs: ingest.coverageStartMs(),
+      method: "least-squares trend forecast; rules: mean/stdev rule-based",
+    });
+    const line = store.regression(only, startMs, endMs);
+    const f = forecast({
+      moments: line.moments,
+      originMs: line.origin,
+      summary: summarize(stats),
+      m2: stats.m2,
+      endMs,
+      windowSec,
+      horizonSec,
+      maxEtaSec: config.maxWindowSec,
+      thresholds: config.thresholds,
+      studentTInv,
+    });
+    const eta = (e: { seconds: number; atMs: number } | null) =>
+      e === null ? null : { seconds: e.seconds, at: toRfc3339(e.atMs) };
+    const body: PredictResponse = {
+      ...report,
+      predictedDriftRisk: f.predictedDriftRisk,
+      warnings: [...report.warnings, ...f.warnings],
+      forecast: {
+        method: f.method,
+        horizonSec,
+        at: toRfc3339(f.atMs),
+        n: f.n,
+        slopePerHour: f.slopePerHour,
+        slopeStderrPerHour: f.slopeStderrPerHour,
+        t: f.t,
+        r2: f.r2,
+        significant: f.significant,
+        line: {
+          tMean: f.tMeanMs === null ? null : toRfc3339(f.tMeanMs),
+          xMean: f.xMean,
+          leverSec: f.leverSec,
+        },
+        projectedMean: f.projectedMean,
+        projectedMeanInterval: f.projectedMeanInterval,
+        projectedStdev: f.projectedStdev,
+        projectedVolatilityIndex: f.projectedVolatilityIndex,
+        boundaries: f.boundaries,
+        eta: { low: eta(f.eta.low), medium: eta(f.eta.medium), high: eta(f.eta.high) },
+        currentRisk: f.currentRisk,
+        predictedDriftRisk: f.predictedDriftRisk,
+        rule: f.rule,
+        text: f.text,
+      },
+    };
+    body.meta.latency_ms = round3(performance.now() - started);
+    log.info("forecast computed", {
+      signal,
+      windowSec,
+      horizonSec,
+      end: body.timestamp,
+      n: body.n,
+      slopePerHour: f.slopePerHour,
+      t: f.t,
+      significant: f.significant,
+      projectedMean: f.projectedMean,
+      risk: f.currentRisk,
+      predictedRisk: f.predictedDriftRisk,
+      latencyMs: body.meta.latency_ms,
+    });
+    return body;
+  }
+
+  app.openapi(predictRoute, (c) => {
+    const started = performance.now();
+    const second = Math.floor(now() / 1000);
+    const cached = cache.get(c.req.url, second, dataEpoch());
+    if (cached !== undefined) {
+      return jsonText(c, bodyWithLatency(cached, round3(performance.now() - started)));
+    }
+    const query = c.req.valid("query");
+    const endMs = query.end === undefined ? second * 1000 : parseEnd(query.end);
+    const json = JSON.stringify(predict(query, endMs, started));
+    cache.set(c.req.url, second, dataEpoch(), json);
+    return jsonText(c, json);
+  });
+
+  app.openapi(backtestRoute, (c) => {
+    const started = performance.now();
+    const query = c.req.valid("query");
+    const windowSec = windowOf(query.window);
+    const horizonSec = parseHorizon(query.horizon, windowSec, config.maxWindowSec);
+    const only = requestedSignal(store, query.signal);
+    const count = query.points === undefined ? DEFAULT_BACKTEST_POINTS : Number(query.points);
+    if (count < 1 || count > MAX_BACKTEST_POINTS) {
+      throw new ProblemError(
+        "invalid-parameter",
+        `Query parameter "points" is not valid: expected 1 to ${MAX_BACKTEST_POINTS}, got ${count}`,
+      );
+    }
+    let oldestMs = Infinity, newestMs = -Infinity;
+    for (const s of store.signals()) {
+      if (only !== undefined && s.signal !== only) continue;
+      oldestMs = Math.min(oldestMs, s.oldestMs);
+      newestMs = Math.max(newestMs, s.newestMs);
+    }
+    const result = backtest(store, {
+      signal: only,
+      windowSec,
+      horizonSec,
+      oldestMs,
+      newestMs,
+      points: count,
+      maxEtaSec: config.maxWindowSec,
+      thresholds: config.thresholds,
+      studentTInv,
+    });
+    const body: BacktestResponse = {
+      signal: only ?? POOLED_SIGNAL,
+      windowSec,
+      horizonSec,
+      from: result.fromMs === null ? null : toRfc3339(result.fromMs),
+      to: result.toMs === null ? null : toRfc3339(result.toMs),
+      stepSec: result.stepMs === null ? null : result.stepMs / 1000,
+      points: result.points,
+      significantShare: result.significantShare,
+      trend: result.trend,
+      naive: result.naive,
+      note: result.points === 0
+        ? "No past window end has both a window of held data before it and its end + horizon held: " +
+          "the held data must span at least window + horizon"
+        : null,
+      meta: {
+        method:
+          "forecast replayed at evenly spaced past window ends; actual = the window ending at end + horizon",
+        engine_version: config.engineVersion,
+        latency_ms: round3(performance.now() - started),
+      },
+    };
+    log.info("backtest computed", {
+      signal: body.signal,
+      windowSec,
+      horizonSec,
+      points: body.points,
+      trendAccuracy: body.trend.accuracy,
+      naiveAccuracy: body.naive.accuracy,
+      latencyMs: body.meta.latency_ms,
+    });
+    return c.json(body, 200);
+  });
+
+  return app;
+}
+
+/** Sends `text`, the JSON serialisation of a {@linkcode PredictResponse} made here, typed as the route's JSON. */
+function jsonText(c: Context, text: string): TypedResponse<PredictResponse, 200, "json"> {
+  return c.body(text, 200, JSON_HEADERS) as unknown as TypedResponse<PredictResponse, 200, "json">;
+}
