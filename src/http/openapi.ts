@@ -172,6 +172,7 @@ export const OPERATIONS: Readonly<Record<string, { operationId: string; tag: Tag
   "get /status": { operationId: "getStatus", tag: "system" },
   "get /coherence/metrics": { operationId: "getMetrics", tag: "metrics" },
   "get /coherence/predict": { operationId: "getPrediction", tag: "metrics" },
+  "get /coherence/predict/backtest": { operationId: "getPredictionBacktest", tag: "metrics" },
   "get /coherence/series": { operationId: "getSeries", tag: "metrics" },
   "get /coherence/signals": { operationId: "listSignals", tag: "metrics" },
   "get /coherence/history": { operationId: "getHistory", tag: "history" },

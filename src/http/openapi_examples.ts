@@ -8,6 +8,7 @@ import type { Config } from "../config.ts";
 import { PointStore } from "../core/point_store.ts";
 import { buildReport, toRfc3339 } from "../core/report.ts";
 import { rollingSeries } from "../core/series.ts";
+import { backtestAnswer, predictAnswer } from "./predict_routes.ts";
 import { problemBody, type ProblemKind } from "./problem.ts";
 
 export const EXAMPLE_REQUEST_ID = "6f1c2a0e-3b7d-4c59-9a8e-2d41f0b7c913";
@@ -64,6 +65,16 @@ export function responseExamples(config: Pick<Config, "thresholds" | "engineVers
       latencyMs: 0.412,
     });
   const metrics = report();
+  const deps = {
+    config: { ...config, maxWindowSec: 2_592_000, staleAfterSec: 86_400, minSamples: 2 },
+    store,
+    ingest: { coverageStartMs: () => null },
+    source: { kind: "darshan_api" as const },
+  };
+  const prediction = predictAnswer(deps, { window: "24h", signal: "gamma" }, END_MS);
+  prediction.meta.latency_ms = 0.512;
+  const replay = backtestAnswer(deps, { window: "6h", horizon: "1h", signal: "gamma", points: "12" });
+  replay.meta.latency_ms = 0.731;
   const points = rollingSeries(store, {
     signal: "gamma",
     windowSec: 3 * 3600,
@@ -106,7 +117,8 @@ export function responseExamples(config: Pick<Config, "thresholds" | "engineVers
       requests: { count: 42, errors: 1, errorRate: 1 / 42, p95LatencyMs: 1.8 },
     },
     getMetrics: metrics,
-    getPrediction: report("v0.1 forecast: the current window's mean/stdev rule-based risk"),
+    getPrediction: prediction,
+    getPredictionBacktest: replay,
     getSeries: {
       signal: "gamma",
       windowSec: 3 * 3600,

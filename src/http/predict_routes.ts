@@ -132,8 +132,171 @@ function parseEnd(text: string): number {
   return ms;
 }
 
-export function predictRoutes(deps: PredictDeps): OpenAPIHono<AppEnv> {
+function windowOf(config: PredictDeps["config"], text: string | undefined): number {
+  return text === undefined ? config.windows[0] : parseWindow(text, { maxSec: config.maxWindowSec });
+}
+
+/** The `/coherence/predict` answer for `query` at `endMs` (also builds the OpenAPI example). */
+export function predictAnswer(
+  deps: Pick<PredictDeps, "config" | "store" | "ingest" | "source">,
+  query: z.infer<typeof PredictQuerySchema>,
+  endMs: number,
+  started: number = performance.now(),
+): PredictResponse {
   const { config, store, ingest, source } = deps;
+  const windowSec = windowOf(config, query.window);
+  const horizonSec = parseHorizon(query.horizon, windowSec, config.maxWindowSec);
+  const only = requestedSignal(store, query.signal);
+  const signal = only ?? POOLED_SIGNAL;
+  const startMs = endMs - windowSec * 1000;
+  const stats = store.window(only, startMs, endMs);
+  const report = buildReport({
+    signal,
+    windowSec,
+    endMs,
+    stats,
+    source: source.kind,
+    thresholds: config.thresholds,
+    engineVersion: config.engineVersion,
+    staleAfterSec: config.staleAfterSec,
+    minSamples: config.minSamples,
+    coverageStartMs: ingest.coverageStartMs(),
+    method: "least-squares trend forecast; rules: mean/stdev rule-based",
+  });
+  const line = store.regression(only, startMs, endMs);
+  const f = forecast({
+    moments: line.moments,
+    originMs: line.origin,
+    summary: summarize(stats),
+    m2: stats.m2,
+    endMs,
+    windowSec,
+    horizonSec,
+    maxEtaSec: config.maxWindowSec,
+    thresholds: config.thresholds,
+    studentTInv,
+  });
+  const eta = (e: { seconds: number; atMs: number } | null) =>
+    e === null ? null : { seconds: e.seconds, at: toRfc3339(e.atMs) };
+  const body: PredictResponse = {
+    ...report,
+    predictedDriftRisk: f.predictedDriftRisk,
+    warnings: [...report.warnings, ...f.warnings],
+    forecast: {
+      method: f.method,
+      horizonSec,
+      at: toRfc3339(f.atMs),
+      n: f.n,
+      slopePerHour: f.slopePerHour,
+      slopeStderrPerHour: f.slopeStderrPerHour,
+      t: f.t,
+      r2: f.r2,
+      significant: f.significant,
+      line: {
+        tMean: f.tMeanMs === null ? null : toRfc3339(f.tMeanMs),
+        xMean: f.xMean,
+        leverSec: f.leverSec,
+      },
+      projectedMean: f.projectedMean,
+      projectedMeanInterval: f.projectedMeanInterval,
+      projectedStdev: f.projectedStdev,
+      projectedVolatilityIndex: f.projectedVolatilityIndex,
+      boundaries: f.boundaries,
+      eta: { low: eta(f.eta.low), medium: eta(f.eta.medium), high: eta(f.eta.high) },
+      currentRisk: f.currentRisk,
+      predictedDriftRisk: f.predictedDriftRisk,
+      rule: f.rule,
+      text: f.text,
+    },
+  };
+  body.meta.latency_ms = round3(performance.now() - started);
+  log.info("forecast computed", {
+    signal,
+    windowSec,
+    horizonSec,
+    end: body.timestamp,
+    n: body.n,
+    slopePerHour: f.slopePerHour,
+    t: f.t,
+    significant: f.significant,
+    projectedMean: f.projectedMean,
+    risk: f.currentRisk,
+    predictedRisk: f.predictedDriftRisk,
+    latencyMs: body.meta.latency_ms,
+  });
+  return body;
+}
+
+/** The `/coherence/predict/backtest` answer for `query` (also builds the OpenAPI example). */
+export function backtestAnswer(
+  deps: Pick<PredictDeps, "config" | "store">,
+  query: z.infer<typeof BacktestQuerySchema>,
+  started: number = performance.now(),
+): BacktestResponse {
+  const { config, store } = deps;
+  const windowSec = windowOf(config, query.window);
+  const horizonSec = parseHorizon(query.horizon, windowSec, config.maxWindowSec);
+  const only = requestedSignal(store, query.signal);
+  const count = query.points === undefined ? DEFAULT_BACKTEST_POINTS : Number(query.points);
+  if (count < 1 || count > MAX_BACKTEST_POINTS) {
+    throw new ProblemError(
+      "invalid-parameter",
+      `Query parameter "points" is not valid: expected 1 to ${MAX_BACKTEST_POINTS}, got ${count}`,
+    );
+  }
+  let oldestMs = Infinity, newestMs = -Infinity;
+  for (const s of store.signals()) {
+    if (only !== undefined && s.signal !== only) continue;
+    oldestMs = Math.min(oldestMs, s.oldestMs);
+    newestMs = Math.max(newestMs, s.newestMs);
+  }
+  const result = backtest(store, {
+    signal: only,
+    windowSec,
+    horizonSec,
+    oldestMs,
+    newestMs,
+    points: count,
+    maxEtaSec: config.maxWindowSec,
+    thresholds: config.thresholds,
+    studentTInv,
+  });
+  const body: BacktestResponse = {
+    signal: only ?? POOLED_SIGNAL,
+    windowSec,
+    horizonSec,
+    from: result.fromMs === null ? null : toRfc3339(result.fromMs),
+    to: result.toMs === null ? null : toRfc3339(result.toMs),
+    stepSec: result.stepMs === null ? null : result.stepMs / 1000,
+    points: result.points,
+    significantShare: result.significantShare,
+    trend: result.trend,
+    naive: result.naive,
+    note: result.points === 0
+      ? "No past window end has both a window of held data before it and its end + horizon held: " +
+        "the held data must span at least window + horizon"
+      : null,
+    meta: {
+      method:
+        "forecast replayed at evenly spaced past window ends; actual = the window ending at end + horizon",
+      engine_version: config.engineVersion,
+      latency_ms: round3(performance.now() - started),
+    },
+  };
+  log.info("backtest computed", {
+    signal: body.signal,
+    windowSec,
+    horizonSec,
+    points: body.points,
+    trendAccuracy: body.trend.accuracy,
+    naiveAccuracy: body.naive.accuracy,
+    latencyMs: body.meta.latency_ms,
+  });
+  return body;
+}
+
+export function predictRoutes(deps: PredictDeps): OpenAPIHono<AppEnv> {
+  const { store, ingest } = deps;
   const now = deps.now ?? Date.now;
   const app = new OpenAPIHono<AppEnv>();
   const cache = deps.responseCache ?? new ResponseCache();
@@ -151,98 +314,6 @@ export function predictRoutes(deps: PredictDeps): OpenAPIHono<AppEnv> {
     return epoch;
   }
 
-  function windowOf(text: string | undefined): number {
-    return text === undefined ? config.windows[0] : parseWindow(text, { maxSec: config.maxWindowSec });
-  }
-
-  function predict(
-    query: z.infer<typeof PredictQuerySchema>,
-    endMs: number,
-    started: number,
-  ): PredictResponse {
-    const windowSec = windowOf(query.window);
-    const horizonSec = parseHorizon(query.horizon, windowSec, config.maxWindowSec);
-    const only = requestedSignal(store, query.signal);
-    const signal = only ?? POOLED_SIGNAL;
-    const startMs = endMs - windowSec * 1000;
-    const stats = store.window(only, startMs, endMs);
-    const report = buildReport({
-      signal,
-      windowSec,
-      endMs,
-      stats,
-      source: source.kind,
-      thresholds: config.thresholds,
-      engineVersion: config.engineVersion,
-      staleAfterSec: config.staleAfterSec,
-      minSamples: config.minSamples,
-      coverageStartMs: ingest.coverageStartMs(),
-      method: "least-squares trend forecast; rules: mean/stdev rule-based",
-    });
-    const line = store.regression(only, startMs, endMs);
-    const f = forecast({
-      moments: line.moments,
-      originMs: line.origin,
-      summary: summarize(stats),
-      m2: stats.m2,
-      endMs,
-      windowSec,
-      horizonSec,
-      maxEtaSec: config.maxWindowSec,
-      thresholds: config.thresholds,
-      studentTInv,
-    });
-    const eta = (e: { seconds: number; atMs: number } | null) =>
-      e === null ? null : { seconds: e.seconds, at: toRfc3339(e.atMs) };
-    const body: PredictResponse = {
-      ...report,
-      predictedDriftRisk: f.predictedDriftRisk,
-      warnings: [...report.warnings, ...f.warnings],
-      forecast: {
-        method: f.method,
-        horizonSec,
-        at: toRfc3339(f.atMs),
-        n: f.n,
-        slopePerHour: f.slopePerHour,
-        slopeStderrPerHour: f.slopeStderrPerHour,
-        t: f.t,
-        r2: f.r2,
-        significant: f.significant,
-        line: {
-          tMean: f.tMeanMs === null ? null : toRfc3339(f.tMeanMs),
-          xMean: f.xMean,
-          leverSec: f.leverSec,
-        },
-        projectedMean: f.projectedMean,
-        projectedMeanInterval: f.projectedMeanInterval,
-        projectedStdev: f.projectedStdev,
-        projectedVolatilityIndex: f.projectedVolatilityIndex,
-        boundaries: f.boundaries,
-        eta: { low: eta(f.eta.low), medium: eta(f.eta.medium), high: eta(f.eta.high) },
-        currentRisk: f.currentRisk,
-        predictedDriftRisk: f.predictedDriftRisk,
-        rule: f.rule,
-        text: f.text,
-      },
-    };
-    body.meta.latency_ms = round3(performance.now() - started);
-    log.info("forecast computed", {
-      signal,
-      windowSec,
-      horizonSec,
-      end: body.timestamp,
-      n: body.n,
-      slopePerHour: f.slopePerHour,
-      t: f.t,
-      significant: f.significant,
-      projectedMean: f.projectedMean,
-      risk: f.currentRisk,
-      predictedRisk: f.predictedDriftRisk,
-      latencyMs: body.meta.latency_ms,
-    });
-    return body;
-  }
-
   app.openapi(predictRoute, (c) => {
     const started = performance.now();
     const second = Math.floor(now() / 1000);
@@ -252,74 +323,12 @@ export function predictRoutes(deps: PredictDeps): OpenAPIHono<AppEnv> {
     }
     const query = c.req.valid("query");
     const endMs = query.end === undefined ? second * 1000 : parseEnd(query.end);
-    const json = JSON.stringify(predict(query, endMs, started));
+    const json = JSON.stringify(predictAnswer(deps, query, endMs, started));
     cache.set(c.req.url, second, dataEpoch(), json);
     return jsonText(c, json);
   });
 
-  app.openapi(backtestRoute, (c) => {
-    const started = performance.now();
-    const query = c.req.valid("query");
-    const windowSec = windowOf(query.window);
-    const horizonSec = parseHorizon(query.horizon, windowSec, config.maxWindowSec);
-    const only = requestedSignal(store, query.signal);
-    const count = query.points === undefined ? DEFAULT_BACKTEST_POINTS : Number(query.points);
-    if (count < 1 || count > MAX_BACKTEST_POINTS) {
-      throw new ProblemError(
-        "invalid-parameter",
-        `Query parameter "points" is not valid: expected 1 to ${MAX_BACKTEST_POINTS}, got ${count}`,
-      );
-    }
-    let oldestMs = Infinity, newestMs = -Infinity;
-    for (const s of store.signals()) {
-      if (only !== undefined && s.signal !== only) continue;
-      oldestMs = Math.min(oldestMs, s.oldestMs);
-      newestMs = Math.max(newestMs, s.newestMs);
-    }
-    const result = backtest(store, {
-      signal: only,
-      windowSec,
-      horizonSec,
-      oldestMs,
-      newestMs,
-      points: count,
-      maxEtaSec: config.maxWindowSec,
-      thresholds: config.thresholds,
-      studentTInv,
-    });
-    const body: BacktestResponse = {
-      signal: only ?? POOLED_SIGNAL,
-      windowSec,
-      horizonSec,
-      from: result.fromMs === null ? null : toRfc3339(result.fromMs),
-      to: result.toMs === null ? null : toRfc3339(result.toMs),
-      stepSec: result.stepMs === null ? null : result.stepMs / 1000,
-      points: result.points,
-      significantShare: result.significantShare,
-      trend: result.trend,
-      naive: result.naive,
-      note: result.points === 0
-        ? "No past window end has both a window of held data before it and its end + horizon held: " +
-          "the held data must span at least window + horizon"
-        : null,
-      meta: {
-        method:
-          "forecast replayed at evenly spaced past window ends; actual = the window ending at end + horizon",
-        engine_version: config.engineVersion,
-        latency_ms: round3(performance.now() - started),
-      },
-    };
-    log.info("backtest computed", {
-      signal: body.signal,
-      windowSec,
-      horizonSec,
-      points: body.points,
-      trendAccuracy: body.trend.accuracy,
-      naiveAccuracy: body.naive.accuracy,
-      latencyMs: body.meta.latency_ms,
-    });
-    return c.json(body, 200);
-  });
+  app.openapi(backtestRoute, (c) => c.json(backtestAnswer(deps, c.req.valid("query")), 200));
 
   return app;
 }
