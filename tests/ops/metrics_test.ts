@@ -21,6 +21,7 @@ import type { IngestCycle } from "../../src/schemas.ts";
 import { fakeIngest, series, T0, testConfig } from "../helpers.ts";
 import { find, parseSamples, PROMTOOL, promtoolCheck, promtoolInstalled, valueOf } from "./exposition.ts";
 import { formatWindow } from "../../src/core/window.ts";
+import type { RejectReason } from "../../src/ingest/normalize.ts";
 
 const CI = Deno.env.get("CI") === "true";
 const havePromtool = await promtoolInstalled();
@@ -507,7 +508,13 @@ Deno.test("pooled figures have metrics of their own: sum by (window) over signal
   }
 });
 
+/** REJECT_REASONS is exactly RejectReason: a reason added to or missing from either fails type checking. */
+type Listed = (typeof REJECT_REASONS)[number];
+const sameReasons: [Exclude<RejectReason, Listed> | Exclude<Listed, RejectReason>] extends [never] ? true
+  : never = true;
+
 Deno.test("counters with a fixed label set are exported at 0 before anything happens", async () => {
+  ok(sameReasons);
   const samples = parseSamples(await new ServiceMetrics().exposition());
   deepEqual(
     find(samples, "coherence_ingest_rejected_records_total").map((s) => [s.labels.reason, s.value]).sort(),
