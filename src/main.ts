@@ -94,7 +94,6 @@ export async function startService(
   const registry = createStoreRegistry(snapshots, storeOptions);
   const metrics = new ServiceMetrics({
     version: config.engineVersion,
-    startedAtMs,
     points: store,
     persistence: () => snapshotter.status(),
     maxSignals: config.metricsMaxSignals,

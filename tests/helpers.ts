@@ -74,7 +74,6 @@ export function testApp(
     now: () => now,
     metrics: new ServiceMetrics({
       version: config.engineVersion,
-      startedAtMs: now - 5000,
       points: store,
       persistence: snapshotter.status,
     }),

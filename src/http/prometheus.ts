@@ -9,16 +9,26 @@
  *   duration and upstream latency histograms. What the upstream did (pages, retries, waits, latency,
  *   out-of-window records, loop-guard stops) counts for failed cycles too; record outcomes only for ok ones.
  * - The latest snapshot: mean, stdev, volatilityIndex, n and risk per (signal, window), set from the same
- *   rows the snapshotter computes after each cycle (series for `"*"` are all signals pooled).
- * - Process and store: build info, start time, resident memory, points held, known signals, snapshot rows
- *   written and write failures.
+ *   rows the snapshotter computes after each cycle. The pooled `"*"` rows have metrics of their own
+ *   (`coherence_pooled_window_*`, labelled by window only), so `sum by (window) (coherence_window_points)`
+ *   adds up real signals and never counts the pool twice.
+ * - Store: build info, points held, known signals, snapshot rows written and write failures.
+ * - Process: prom-client's default collectors (the standard `process_*` and `nodejs_*` set), keeping those
+ *   that give real numbers under Deno ({@linkcode createProcessRegistry}); one set per process.
+ *
+ * Names follow the Prometheus naming guide: base units (`_seconds`, `_bytes`), `_total` on counters, `_ratio`
+ * for the volatility index (stdev / mean) and `_score` for figures on the 0–100 coherence-score scale (mean,
+ * stdev), which is a scale of its own rather than a percentage, so it is not rescaled to 0–1. Counters with a
+ * fixed label set (cycle and record outcomes, every rejection reason) are exported at 0 from the start, so
+ * `rate()` and `increase()` work from the first scrape.
  *
  * Every series has bounded labels: route patterns, fixed outcome and reason sets, and (signal, window) pairs
  * of the data itself — for at most `maxSignals` signals (`METRICS_MAX_SIGNALS`, default 1,000): the first by
  * name in code-unit order, a stable choice; `coherence_metrics_signals_omitted` counts the others. The pooled
- * `"*"` is always exported (no signal can take its name: normalisation rejects it).
+ * figures are always exported (no signal can take the name `"*"`: normalisation rejects it).
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { readFileSync } from "node:fs";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { POOLED_SIGNAL } from "../core/vocabulary.ts";
 import { formatWindow } from "../core/window.ts";
 import type { IngestCycle } from "../schemas.ts";
@@ -30,6 +40,97 @@ export const RISK_LEVEL_VALUES = { unknown: -1, low: 0, medium: 1, high: 2 } as 
 
 const RECORD_OUTCOMES = ["inserted", "updated", "duplicate", "rejected"] as const;
 
+/**
+ * Every reason a record is rejected for (`RejectReason` of src/ingest/normalize.ts, which http may not import;
+ * a test fails type checking when the two differ), each exported at 0 before the first rejection.
+ */
+export const REJECT_REASONS = [
+  "not_an_object",
+  "invalid_signal",
+  "reserved_signal",
+  "signal_limit",
+  "missing_score",
+  "invalid_score",
+  "score_out_of_range",
+  "missing_timestamp",
+  "invalid_timestamp",
+] as const;
+
+/**
+ * Default collectors that Deno cannot fill, dropped rather than exported as constant zeros: Deno emits no `gc`
+ * performance entries (the histogram never gets a sample), and its `process._getActiveHandles()`,
+ * `_getActiveRequests()` and `getActiveResourcesInfo()` do not list the server, sockets or files it holds.
+ */
+const EMPTY_UNDER_DENO = [
+  "nodejs_gc_duration_seconds",
+  "nodejs_active_handles",
+  "nodejs_active_handles_total",
+  "nodejs_active_requests",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources",
+  "nodejs_active_resources_total",
+] as const;
+
+/** Default collectors that read `/proc/self`, which Deno opens only with `--allow-all`. */
+const FROM_PROCFS = [
+  "process_resident_memory_bytes",
+  "process_virtual_memory_bytes",
+  "process_heap_bytes",
+  "process_open_fds",
+  "process_max_fds",
+] as const;
+
+export interface ProcessRegistryOptions {
+  /** Whether `/proc/self` can be read (default: tried once; Deno allows it only with `--allow-all`). */
+  procfs?: boolean;
+  /** Resident set size in bytes when `/proc/self` cannot be read (default: `Deno.memoryUsage().rss`). */
+  rss?: () => number;
+}
+
+/**
+ * A registry with prom-client's default collectors (`collectDefaultMetrics`), keeping those that give real
+ * numbers under Deno: CPU seconds, start time, event-loop lag, V8 heap and heap spaces, external memory, the
+ * Node.js API version, and — when `/proc/self` is readable — resident and virtual memory, data segment, open
+ * and maximum file descriptors. Without `/proc/self` (the service runs with `--allow-read`, not
+ * `--allow-all`), those would read 0, so they are dropped and `process_resident_memory_bytes` comes from
+ * `Deno.memoryUsage().rss`, as prom-client's own non-Linux collector does with `process.memoryUsage()`.
+ *
+ * Each call starts an event-loop delay monitor that is never stopped: the service makes one per process.
+ */
+export function createProcessRegistry(options: ProcessRegistryOptions = {}): Registry {
+  const { procfs = procfsReadable(), rss = () => Deno.memoryUsage().rss } = options;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  for (const name of EMPTY_UNDER_DENO) registry.removeSingleMetric(name);
+  if (!procfs) {
+    for (const name of FROM_PROCFS) registry.removeSingleMetric(name);
+    new Gauge({
+      name: "process_resident_memory_bytes",
+      help: "Resident memory size in bytes.",
+      registers: [registry],
+      collect() {
+        try {
+          this.set(rss());
+        } catch {
+          // Not available on every platform (Deno Deploy): the gauge keeps its last value.
+        }
+      },
+    });
+  }
+  return registry;
+}
+
+function procfsReadable(): boolean {
+  try {
+    readFileSync("/proc/self/status");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let processRegistry: Registry | undefined;
+
 /** Upper bounds for ingest timings, seconds: an upstream page takes tens of ms to tens of seconds. */
 const INGEST_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
@@ -38,14 +139,12 @@ export interface ServiceMetricsOptions {
   prefix?: string;
   /** Reported in `coherence_build_info`. */
   version?: string;
-  /** Process start, epoch ms. */
-  startedAtMs?: number;
   /** The point store, read at scrape time. */
   points?: { readonly size: number; readonly signalCount: number };
   /** Snapshot persistence figures, read at scrape time. */
   persistence?: () => { rowsWritten: number; writeFailures: number };
-  /** Resident set size in bytes, read at scrape time (default: `Deno.memoryUsage().rss`). */
-  rss?: () => number;
+  /** The process metrics (default: one {@linkcode createProcessRegistry} shared by the whole process). */
+  processRegistry?: Registry;
   /** Most signals with per-signal series (`METRICS_MAX_SIGNALS`, default 1,000): the first by name. */
   maxSignals?: number;
 }
@@ -70,19 +169,15 @@ export class ServiceMetrics {
   readonly #cycleDuration: Histogram;
   readonly #upstreamLatency: Histogram;
   readonly #snapshotAt: Gauge;
-  readonly #mean: Gauge<"signal" | "window">;
-  readonly #stdev: Gauge<"signal" | "window">;
-  readonly #volatility: Gauge<"signal" | "window">;
-  readonly #n: Gauge<"signal" | "window">;
-  readonly #riskLevel: Gauge<"signal" | "window">;
-  readonly #risk: Gauge<"signal" | "window" | "risk">;
+  readonly #signals: WindowGauges<"signal" | "window">;
+  readonly #pooled: WindowGauges<"window">;
   readonly #omitted: Gauge;
   readonly #maxSignals: number;
+  readonly #process: Registry;
 
   constructor(options: ServiceMetricsOptions = {}) {
-    const { prefix = "coherence_", version = "0.0.0", startedAtMs = Date.now(), points, persistence } =
-      options;
-    const rss = options.rss ?? (() => Deno.memoryUsage().rss);
+    const { prefix = "coherence_", version = "0.0.0", points, persistence } = options;
+    this.#process = options.processRegistry ?? (processRegistry ??= createProcessRegistry());
     this.#maxSignals = options.maxSignals ?? 1000;
     const registers = [this.registry];
     const name = (suffix: string) => `${prefix}${suffix}`;
@@ -107,6 +202,7 @@ export class ServiceMetrics {
       labelNames: ["reason"] as const,
       registers,
     });
+    for (const reason of REJECT_REASONS) this.#rejected.inc({ reason }, 0);
     this.#pages = new Counter({
       name: name("ingest_pages_total"),
       help: "Upstream pages fetched",
@@ -173,33 +269,23 @@ export class ServiceMetrics {
     for (const outcome of ["ok", "failed"]) this.#cycles.inc({ outcome }, 0);
     for (const outcome of RECORD_OUTCOMES) this.#records.inc({ outcome }, 0);
 
-    const windowed = (suffix: string, help: string) =>
-      new Gauge({ name: name(suffix), help, labelNames: ["signal", "window"] as const, registers });
     this.#snapshotAt = new Gauge({
       name: name("snapshot_timestamp_seconds"),
       help: "End of the windows of the latest snapshot (its computed_at), Unix seconds (0 before the first)",
       registers,
     });
-    this.#mean = windowed(
-      "window_mean",
-      'Latest snapshot: mean coherence score per signal and window ("*" = all signals pooled); absent when n = 0',
-    );
-    this.#stdev = windowed("window_stdev", "Latest snapshot: sample standard deviation; absent when n < 2");
-    this.#volatility = windowed(
-      "window_volatility_index",
-      "Latest snapshot: volatilityIndex = stdev / mean; absent when undefined (n < 2 or mean 0)",
-    );
-    this.#n = windowed("window_points", "Latest snapshot: points in the window");
-    this.#riskLevel = windowed(
-      "window_risk_level",
-      "Latest snapshot: drift risk as a number, -1 unknown, 0 low, 1 medium, 2 high",
-    );
-    this.#risk = new Gauge({
-      name: name("window_risk"),
-      help: "Latest snapshot: 1 for the window's current drift risk level, 0 for the others",
-      labelNames: ["signal", "window", "risk"] as const,
+    this.#signals = windowGauges(
+      name("window_"),
+      ["signal", "window"] as const,
+      "per signal and window",
       registers,
-    });
+    );
+    this.#pooled = windowGauges(
+      name("pooled_window_"),
+      ["window"] as const,
+      'of all signals pooled ("*"), per window',
+      registers,
+    );
 
     this.#omitted = new Gauge({
       name: name("metrics_signals_omitted"),
@@ -214,23 +300,6 @@ export class ServiceMetrics {
       labelNames: ["version", "deno"] as const,
       registers,
     }).set({ version, deno: Deno.version.deno }, 1);
-    new Gauge({
-      name: name("process_start_time_seconds"),
-      help: "When the service started, Unix seconds",
-      registers,
-    }).set(startedAtMs / 1000);
-    new Gauge({
-      name: name("process_resident_memory_bytes"),
-      help: "Resident set size of the process, bytes",
-      registers,
-      collect() {
-        try {
-          this.set(rss());
-        } catch {
-          // Not available on every platform (Deno Deploy); the gauge keeps its last value.
-        }
-      },
-    });
     if (points) {
       new Gauge({
         name: name("points_held"),
@@ -304,31 +373,83 @@ export class ServiceMetrics {
    * pooled rows and those of the first `maxSignals` signals by name are exported; the rest are counted.
    */
   recordSnapshot(rows: readonly SnapshotRow[]): void {
-    for (const gauge of [this.#mean, this.#stdev, this.#volatility, this.#n, this.#riskLevel, this.#risk]) {
-      gauge.reset();
-    }
+    resetWindowGauges(this.#signals);
+    resetWindowGauges(this.#pooled);
     const exported = firstSignals(rows, this.#maxSignals);
     let latest = 0;
     for (const row of rows) {
       latest = Math.max(latest, Date.parse(row.computed_at));
-      if (row.signal !== POOLED_SIGNAL && !exported.has(row.signal)) continue;
-      const labels = { signal: row.signal, window: formatWindow(row.window_sec) };
-      if (row.mean !== null) this.#mean.set(labels, row.mean);
-      if (row.stdev !== null) this.#stdev.set(labels, row.stdev);
-      if (row.volatility_index !== null) this.#volatility.set(labels, row.volatility_index);
-      this.#n.set(labels, row.n);
-      this.#riskLevel.set(labels, RISK_LEVEL_VALUES[row.risk]);
-      for (const risk of Object.keys(RISK_LEVEL_VALUES)) {
-        this.#risk.set({ ...labels, risk }, risk === row.risk ? 1 : 0);
-      }
+      const window = formatWindow(row.window_sec);
+      if (row.signal === POOLED_SIGNAL) setWindowGauges(this.#pooled, { window }, row);
+      else if (exported.has(row.signal)) setWindowGauges(this.#signals, { signal: row.signal, window }, row);
     }
     this.#omitted.set(exported.omitted);
     if (rows.length > 0) this.#snapshotAt.set(latest / 1000);
   }
 
-  /** The whole registry in the text exposition format. */
+  /** The service's registry and the process metrics in the text exposition format. */
   async exposition(): Promise<string> {
-    return await this.registry.metrics();
+    return `${await this.registry.metrics()}\n${await this.#process.metrics()}`;
+  }
+}
+
+/** The gauges of one snapshot row: per signal (labels signal, window) or pooled (label window). */
+interface WindowGauges<L extends string> {
+  mean: Gauge<L>;
+  stdev: Gauge<L>;
+  volatility: Gauge<L>;
+  n: Gauge<L>;
+  riskLevel: Gauge<L>;
+  risk: Gauge<L | "risk">;
+}
+
+function windowGauges<L extends string>(
+  prefix: string,
+  labelNames: readonly L[],
+  whose: string,
+  registers: Registry[],
+): WindowGauges<L> {
+  const gauge = (suffix: string, help: string) =>
+    new Gauge<L>({
+      name: prefix + suffix,
+      help: `Latest snapshot, ${whose}: ${help}`,
+      labelNames,
+      registers,
+    });
+  return {
+    mean: gauge("mean_score", "mean coherence score (0-100 scale); absent when n = 0"),
+    stdev: gauge("stdev_score", "sample standard deviation of the score (0-100 scale); absent when n < 2"),
+    volatility: gauge(
+      "volatility_index_ratio",
+      "volatilityIndex = stdev / mean; absent when undefined (n < 2 or mean 0)",
+    ),
+    n: gauge("points", "points in the window"),
+    riskLevel: gauge("risk_level", "drift risk as a number, -1 unknown, 0 low, 1 medium, 2 high"),
+    risk: new Gauge<L | "risk">({
+      name: `${prefix}risk`,
+      help: `Latest snapshot, ${whose}: 1 for the window's current drift risk level, 0 for the others`,
+      labelNames: [...labelNames, "risk"],
+      registers,
+    }),
+  };
+}
+
+function resetWindowGauges(gauges: WindowGauges<string>): void {
+  for (const gauge of Object.values(gauges)) gauge.reset();
+}
+
+function setWindowGauges<L extends string>(
+  gauges: WindowGauges<L>,
+  labels: Record<L, string>,
+  row: SnapshotRow,
+): void {
+  if (row.mean !== null) gauges.mean.set(labels, row.mean);
+  if (row.stdev !== null) gauges.stdev.set(labels, row.stdev);
+  if (row.volatility_index !== null) gauges.volatility.set(labels, row.volatility_index);
+  gauges.n.set(labels, row.n);
+  gauges.riskLevel.set(labels, RISK_LEVEL_VALUES[row.risk]);
+  for (const risk of Object.keys(RISK_LEVEL_VALUES)) {
+    gauges.risk.set({ ...labels, risk } as Record<L | "risk", string>, risk === row.risk ? 1 : 0);
   }
 }
 

@@ -7,7 +7,12 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { PointStore } from "../../src/core/point_store.ts";
 import { createApp } from "../../src/http/app.ts";
-import { RISK_LEVEL_VALUES, ServiceMetrics } from "../../src/http/prometheus.ts";
+import {
+  createProcessRegistry,
+  REJECT_REASONS,
+  RISK_LEVEL_VALUES,
+  ServiceMetrics,
+} from "../../src/http/prometheus.ts";
 import { histogramQuantile, UNMATCHED_ROUTE } from "../../src/http/request_stats.ts";
 import { createStoreRegistry } from "../../src/persistence/registry.ts";
 import type { SnapshotRow, SnapshotStore } from "../../src/persistence/snapshot.ts";
@@ -16,6 +21,7 @@ import type { IngestCycle } from "../../src/schemas.ts";
 import { fakeIngest, series, T0, testConfig } from "../helpers.ts";
 import { find, parseSamples, PROMTOOL, promtoolCheck, promtoolInstalled, valueOf } from "./exposition.ts";
 import { formatWindow } from "../../src/core/window.ts";
+import type { RejectReason } from "../../src/ingest/normalize.ts";
 
 const CI = Deno.env.get("CI") === "true";
 const havePromtool = await promtoolInstalled();
@@ -88,10 +94,8 @@ function wired(env: Record<string, string> = {}) {
   const snapshots = brokenStore();
   const metrics: ServiceMetrics = new ServiceMetrics({
     version: config.engineVersion,
-    startedAtMs: T0 - 5000,
     points: store,
     persistence: () => snapshotter.status(),
-    rss: () => 123_456_789,
   });
   const snapshotter = createSnapshotter({
     points: store,
@@ -161,10 +165,15 @@ Deno.test({
         "coherence_ingest_rejected_records_total",
         "coherence_ingest_last_success_timestamp_seconds",
         "coherence_ingest_upstream_latency_seconds_bucket",
-        "coherence_window_mean",
-        "coherence_window_volatility_index",
+        "coherence_window_mean_score",
+        "coherence_window_volatility_index_ratio",
         "coherence_window_risk_level",
         "coherence_window_risk",
+        "coherence_pooled_window_mean_score",
+        "coherence_pooled_window_risk",
+        "process_resident_memory_bytes",
+        "process_cpu_seconds_total",
+        "nodejs_heap_size_used_bytes",
       ]
     ) ok(body.includes(`\n${name}{`) || body.includes(`\n${name} `), name);
     const { success, output } = await promtoolCheck(body);
@@ -255,25 +264,35 @@ Deno.test("the window gauges equal the snapshot rows the snapshotter computed, p
   const samples = parseSamples(await metrics.exposition());
   equal(rows.length, 2 * 5);
   for (const row of rows) {
-    const labels = { signal: row.signal, window: formatWindow(row.window_sec) };
-    equal(valueOf(samples, "coherence_window_mean", labels), row.mean ?? undefined, JSON.stringify(labels));
-    equal(valueOf(samples, "coherence_window_stdev", labels), row.stdev ?? undefined);
-    equal(valueOf(samples, "coherence_window_volatility_index", labels), row.volatility_index ?? undefined);
-    equal(valueOf(samples, "coherence_window_points", labels), row.n);
-    equal(valueOf(samples, "coherence_window_risk_level", labels), RISK_LEVEL_VALUES[row.risk]);
+    const window = formatWindow(row.window_sec);
+    // The pooled rows have metrics of their own, labelled by window only.
+    const pooled = row.signal === "*";
+    const metric = pooled ? "coherence_pooled_window_" : "coherence_window_";
+    const labels: Record<string, string> = pooled ? { window } : { signal: row.signal, window };
+    const msg = JSON.stringify(labels);
+    equal(valueOf(samples, `${metric}mean_score`, labels), row.mean ?? undefined, msg);
+    equal(valueOf(samples, `${metric}stdev_score`, labels), row.stdev ?? undefined, msg);
+    equal(
+      valueOf(samples, `${metric}volatility_index_ratio`, labels),
+      row.volatility_index ?? undefined,
+      msg,
+    );
+    equal(valueOf(samples, `${metric}points`, labels), row.n, msg);
+    equal(valueOf(samples, `${metric}risk_level`, labels), RISK_LEVEL_VALUES[row.risk], msg);
     for (const risk of ["low", "medium", "high", "unknown"]) {
-      equal(valueOf(samples, "coherence_window_risk", { ...labels, risk }), risk === row.risk ? 1 : 0);
+      equal(valueOf(samples, `${metric}risk`, { ...labels, risk }), risk === row.risk ? 1 : 0, msg);
     }
   }
+  equal(find(samples, "coherence_pooled_window_points").length, config.windows.length);
   // A lone point: mean but no stdev or volatility (absent, never NaN); risk from the mean alone.
   const lonely = { signal: "lonely", window: "1h" };
-  equal(valueOf(samples, "coherence_window_mean", lonely), 70);
-  equal(valueOf(samples, "coherence_window_stdev", lonely), undefined);
-  equal(valueOf(samples, "coherence_window_volatility_index", lonely), undefined);
+  equal(valueOf(samples, "coherence_window_mean_score", lonely), 70);
+  equal(valueOf(samples, "coherence_window_stdev_score", lonely), undefined);
+  equal(valueOf(samples, "coherence_window_volatility_index_ratio", lonely), undefined);
   equal(valueOf(samples, "coherence_window_risk", { ...lonely, risk: "medium" }), 1);
   equal(valueOf(samples, "coherence_snapshot_timestamp_seconds"), T0 / 1000);
   // Label values are escaped: the odd signal name round-trips.
-  equal(valueOf(samples, "coherence_window_mean", { signal: 'quote"back\\slash', window: "1h" }), 90);
+  equal(valueOf(samples, "coherence_window_mean_score", { signal: 'quote"back\\slash', window: "1h" }), 90);
 });
 
 Deno.test("recordSnapshot() replaces the previous snapshot: signals gone from the data lose their series", () => {
@@ -296,9 +315,9 @@ Deno.test("recordSnapshot() replaces the previous snapshot: signals gone from th
   metrics.recordSnapshot([row("a", 91), row("c", null)]);
   return metrics.exposition().then((text) => {
     const samples = parseSamples(text);
-    equal(valueOf(samples, "coherence_window_mean", { signal: "a" }), 91);
-    equal(find(samples, "coherence_window_mean", { signal: "b" }).length, 0);
-    equal(find(samples, "coherence_window_mean", { signal: "c" }).length, 0, "n = 0: no mean series");
+    equal(valueOf(samples, "coherence_window_mean_score", { signal: "a" }), 91);
+    equal(find(samples, "coherence_window_mean_score", { signal: "b" }).length, 0);
+    equal(find(samples, "coherence_window_mean_score", { signal: "c" }).length, 0, "n = 0: no mean series");
     equal(valueOf(samples, "coherence_window_points", { signal: "c" }), 0);
     equal(valueOf(samples, "coherence_window_risk_level", { signal: "c" }), -1);
   });
@@ -335,7 +354,6 @@ Deno.test("recordCycle() counts cycles by outcome, records by outcome and reject
   equal(valueOf(samples, "coherence_ingest_cycle_duration_seconds_count"), 2);
   equal(valueOf(samples, "coherence_points_held"), 182);
   equal(valueOf(samples, "coherence_signals_known"), 4);
-  equal(valueOf(samples, "coherence_process_resident_memory_bytes"), 123_456_789);
   equal(valueOf(samples, "coherence_build_info", { version: "0.1.0", deno: Deno.version.deno }), 1);
 });
 
@@ -377,8 +395,189 @@ Deno.test("recordSnapshot() exports per-signal series for the first METRICS_MAX_
   metrics.recordSnapshot([...names.map((s) => row(s, 3600)), ...names.map((s) => row(s, 86_400))]);
   const samples = parseSamples(await metrics.exposition());
   const exported = new Set(find(samples, "coherence_window_points").map((s) => s.labels.signal));
-  // Code-unit order: "Bravo" < "alpha" < "charlie" < "delta"; the pooled "*" always.
-  deepEqual([...exported].sort(), ["*", "Bravo", "alpha"]);
-  equal(find(samples, "coherence_window_points").length, 6);
+  // Code-unit order: "Bravo" < "alpha" < "charlie" < "delta"; the pooled figures always.
+  deepEqual([...exported].sort(), ["Bravo", "alpha"]);
+  equal(find(samples, "coherence_window_points").length, 4);
+  equal(find(samples, "coherence_pooled_window_points").length, 2);
   equal(valueOf(samples, "coherence_metrics_signals_omitted"), 2);
 });
+
+/** Units the naming guide replaces by base units (seconds, bytes, ratios from 0 to 1). */
+const NOT_BASE_UNITS = new Set(
+  "ms us ns millis milliseconds microseconds nanoseconds minutes hours days kb mb gb kilobytes megabytes gigabytes bits percent percentage"
+    .split(" "),
+);
+
+/** The metric families of a fully populated exposition: every instrument has at least one series. */
+async function populatedExposition(): Promise<string> {
+  const { app, metrics, snapshotter } = wired();
+  await snapshotter.afterCycle();
+  metrics.recordCycle(okCycle);
+  await exercise(app);
+  return await (await app.request("/metrics")).text();
+}
+
+Deno.test("every metric name follows the Prometheus naming guide: _total on counters, base units, _ratio, _score", async () => {
+  const types = metricTypes(await populatedExposition());
+  ok(types.size > 40, `${types.size} metric families`);
+  for (const [name, type] of types) {
+    ok(/^(coherence|process|nodejs)_[a-z0-9_]+$/.test(name), `${name}: one application prefix, snake_case`);
+    equal(name.endsWith("_total"), type === "counter", `${name} (${type}): _total if and only if a counter`);
+    if (type === "histogram") ok(/_(seconds|bytes)$/.test(name), `${name}: a histogram in base units`);
+    for (const word of name.split("_")) {
+      ok(!NOT_BASE_UNITS.has(word), `${name}: base units only (seconds, bytes, ratio), not ${word}`);
+    }
+  }
+  // The renamed ones (a dashboard using the old names finds nothing: CHANGELOG lists them).
+  for (
+    const [renamed, old] of [
+      ["coherence_window_volatility_index_ratio", "coherence_window_volatility_index"],
+      ["coherence_window_mean_score", "coherence_window_mean"],
+      ["coherence_window_stdev_score", "coherence_window_stdev"],
+      ["process_resident_memory_bytes", "coherence_process_resident_memory_bytes"],
+      ["process_start_time_seconds", "coherence_process_start_time_seconds"],
+    ]
+  ) {
+    equal(types.get(renamed), "gauge", renamed);
+    ok(!types.has(old), `${old} is gone`);
+  }
+});
+
+Deno.test("process metrics come from prom-client's default collectors, only those Deno fills with real numbers", async () => {
+  const samples = parseSamples(await populatedExposition());
+  ok(find(samples, "coherence_process_resident_memory_bytes").length === 0);
+  ok(valueOf(samples, "process_resident_memory_bytes")! > 1_000_000, "RSS in bytes");
+  ok(valueOf(samples, "process_cpu_seconds_total")! > 0);
+  const start = valueOf(samples, "process_start_time_seconds")!;
+  ok(Math.abs(start - (Date.now() / 1000 - performance.now() / 1000)) < 5, `start ${start} is this process'`);
+  ok(valueOf(samples, "nodejs_heap_size_used_bytes")! > 1_000_000);
+  ok(find(samples, "nodejs_heap_space_size_used_bytes").some((s) => s.value > 0));
+  ok(find(samples, "nodejs_eventloop_lag_p99_seconds").length === 1);
+  // Families Deno cannot fill are dropped, not exported as constant zeros.
+  for (
+    const name of [
+      "nodejs_gc_duration_seconds_count",
+      "nodejs_active_handles_total",
+      "nodejs_active_resources_total",
+    ]
+  ) {
+    equal(find(samples, name).length, 0, name);
+  }
+});
+
+Deno.test("createProcessRegistry() reads /proc/self when allowed, else RSS from Deno.memoryUsage() and no zero gauges", async () => {
+  // Tests run with --allow-all, which is what Deno needs to read /proc/self.
+  const withProc = parseSamples(await createProcessRegistry({ procfs: true }).metrics());
+  ok(valueOf(withProc, "process_open_fds")! > 0);
+  ok(
+    valueOf(withProc, "process_virtual_memory_bytes")! > valueOf(withProc, "process_resident_memory_bytes")!,
+  );
+  // The service runs with --allow-read only: /proc/self is refused, so its gauges would read 0.
+  const without = parseSamples(
+    await createProcessRegistry({ procfs: false, rss: () => 123_456_789 }).metrics(),
+  );
+  equal(valueOf(without, "process_resident_memory_bytes"), 123_456_789);
+  for (
+    const name of [
+      "process_open_fds",
+      "process_max_fds",
+      "process_virtual_memory_bytes",
+      "process_heap_bytes",
+    ]
+  ) {
+    equal(find(without, name).length, 0, name);
+  }
+  ok(valueOf(without, "process_cpu_seconds_total")! > 0);
+});
+
+Deno.test("pooled figures have metrics of their own: sum by (window) over signals never counts the pool", async () => {
+  const { metrics, snapshotter, config } = wired();
+  await snapshotter.afterCycle();
+  const samples = parseSamples(await metrics.exposition());
+  for (
+    const name of ["mean_score", "stdev_score", "volatility_index_ratio", "points", "risk_level", "risk"]
+  ) {
+    equal(find(samples, `coherence_window_${name}`, { signal: "*" }).length, 0, `no signal="*" in ${name}`);
+    ok(find(samples, `coherence_pooled_window_${name}`).every((s) => !("signal" in s.labels)));
+  }
+  for (const window of config.windows.map(formatWindow)) {
+    // What `sum by (window) (coherence_window_points)` computes: the real signals only, equal to the pool.
+    const sum = find(samples, "coherence_window_points", { window }).reduce((total, s) => total + s.value, 0);
+    ok(sum > 0);
+    equal(sum, valueOf(samples, "coherence_pooled_window_points", { window }), window);
+  }
+});
+
+/** REJECT_REASONS is exactly RejectReason: a reason added to or missing from either fails type checking. */
+type Listed = (typeof REJECT_REASONS)[number];
+const sameReasons: [Exclude<RejectReason, Listed> | Exclude<Listed, RejectReason>] extends [never] ? true
+  : never = true;
+
+Deno.test("counters with a fixed label set are exported at 0 before anything happens", async () => {
+  ok(sameReasons);
+  const samples = parseSamples(await new ServiceMetrics().exposition());
+  deepEqual(
+    find(samples, "coherence_ingest_rejected_records_total").map((s) => [s.labels.reason, s.value]).sort(),
+    [...REJECT_REASONS].sort().map((reason) => [reason, 0]),
+  );
+  ok(REJECT_REASONS.includes("signal_limit") && REJECT_REASONS.includes("score_out_of_range"));
+  for (const outcome of ["ok", "failed"]) {
+    equal(valueOf(samples, "coherence_ingest_cycles_total", { outcome }), 0, outcome);
+  }
+  for (const outcome of ["inserted", "updated", "duplicate", "rejected"]) {
+    equal(valueOf(samples, "coherence_ingest_records_total", { outcome }), 0, outcome);
+  }
+  for (
+    const name of [
+      "coherence_ingest_pages_total",
+      "coherence_ingest_retries_total",
+      "coherence_ingest_evicted_points_total",
+      "coherence_ingest_out_of_window_records_total",
+      "coherence_ingest_loop_guard_stops_total",
+      "coherence_ingest_retry_after_waits_total",
+      "coherence_ingest_retry_after_wait_seconds_total",
+    ]
+  ) equal(valueOf(samples, name), 0, name);
+});
+
+Deno.test("README's metrics table names exactly the metric families /metrics exports", async () => {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const section = readme.slice(
+    readme.indexOf("## Metrics for Prometheus"),
+    readme.indexOf("## API reference"),
+  );
+  const documented = new Set<string>();
+  for (const [, cell] of section.matchAll(/^\| ([^|]+)\|/gm)) {
+    for (const [, name] of cell.matchAll(/`([a-z][a-z0-9_]*)`/g)) documented.add(name);
+  }
+  const exported = [...metricTypes(await populatedExposition()).keys()];
+  deepEqual([...documented].sort(), exported.sort());
+});
+
+Deno.test({
+  name: "docs/prometheus-rules.yml passes `promtool check rules`",
+  ignore: !havePromtool && !CI,
+  async fn() {
+    const path = new URL("../../docs/prometheus-rules.yml", import.meta.url).pathname;
+    const rules = await Deno.readTextFile(path);
+    ok(rules.includes("alert: CoherenceDriftRiskHigh"));
+    const { success, output } = await promtoolCheckRules(path);
+    ok(success, output);
+    ok(/SUCCESS: [1-9]\d* rules found/.test(output), output);
+  },
+});
+
+/** Metric family name → type, from the `# TYPE` lines. */
+function metricTypes(text: string): Map<string, string> {
+  const types = new Map<string, string>();
+  for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) types.set(name, type);
+  return types;
+}
+
+/** `promtool check rules <path>`: its exit status and everything it printed. */
+async function promtoolCheckRules(path: string): Promise<{ success: boolean; output: string }> {
+  const { success, stdout, stderr } = await new Deno.Command(PROMTOOL, { args: ["check", "rules", path] })
+    .output();
+  const decoder = new TextDecoder();
+  return { success, output: (decoder.decode(stdout) + decoder.decode(stderr)).trim() };
+}
