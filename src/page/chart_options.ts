@@ -61,8 +61,8 @@ export const CHART_COLORS = Object.freeze({
   grid: "#e5e7eb",
   volatility: "#7c3aed",
   partial: "#6b7280",
-  forecast: "#c2410c",
-  forecastBand: "rgba(194, 65, 12, 0.16)",
+  forecast: "#a21caf",
+  forecastBand: "rgba(162, 28, 175, 0.14)",
 });
 
 /** uPlot's aligned data: x values then one array per series, `null` for a gap. */
