@@ -3,8 +3,12 @@
  * the nearest boundary, the warnings, and Export. Export is a link to the API for the selection (works without
  * JavaScript); hydrated, it downloads exactly the metrics shown, as the API returned them.
  */
+import { useEffect } from "preact/hooks";
 import {
+  backtestLine,
   exportFileName,
+  forecastHeadline,
+  forecastSentence,
   formatInteger,
   formatInterval,
   formatNumber,
@@ -15,12 +19,45 @@ import {
   riskHeadline,
 } from "../src/page/format.ts";
 import { apiPaths } from "../src/page/selection.ts";
-import type { MetricsResponse, Selection } from "../src/page/types.ts";
-import { data, selection } from "./live.ts";
+import type { BacktestResponse, MetricsResponse, PredictResponse, Selection } from "../src/page/types.ts";
+import { backtest as liveBacktest, backtestKey, data, selection } from "./live.ts";
 
 export interface RiskPanelProps {
   metrics: MetricsResponse | null;
+  /** The forecast at end + horizon (refreshed with every poll). */
+  predict: PredictResponse | null;
+  /** The backtest for the selected signal and window (refreshed when either changes). */
+  backtest: BacktestResponse | null;
   selection: Selection;
+}
+
+/** The forecast beside the current risk: the verdict at end + horizon, the eta in words, the backtest. */
+function ForecastBlock(
+  { predict, backtest }: { predict: PredictResponse | null; backtest: BacktestResponse | null },
+) {
+  return (
+    <div class="forecast" data-testid="forecast" data-end={predict?.inputs.end_ts}>
+      <h3>Forecast</h3>
+      {predict === null ? <p class="empty">The forecast could not be loaded.</p> : (
+        <>
+          <p
+            class={`forecast-headline ${riskClass(predict.forecast.predictedDriftRisk)}`}
+            data-testid="forecast-headline"
+            data-risk={predict.forecast.predictedDriftRisk}
+          >
+            {forecastHeadline(predict.forecast)}
+          </p>
+          <p class="forecast-sentence" data-testid="forecast-sentence">
+            {forecastSentence(predict.forecast)}
+          </p>
+        </>
+      )}
+      <p class="backtest" data-testid="backtest">
+        <span class="backtest-label">Backtest:</span>{" "}
+        {backtest === null ? "could not be loaded." : backtestLine(backtest)}
+      </p>
+    </div>
+  );
 }
 
 function download(metrics: MetricsResponse): void {
@@ -39,7 +76,15 @@ function download(metrics: MetricsResponse): void {
 export default function RiskPanel(props: RiskPanelProps) {
   const live = data.value;
   const metrics = live ? live.metrics : props.metrics;
+  const predict = live ? live.predict : props.predict;
+  const backtest = live ? live.backtest : props.backtest;
   const current = live?.selection ?? selection.value ?? props.selection;
+  // The server's backtest seeds the live state, so a poll carries it forward instead of fetching it again.
+  useEffect(() => {
+    if (liveBacktest.peek() === null && props.backtest) {
+      liveBacktest.value = { key: backtestKey(props.selection), value: props.backtest };
+    }
+  }, []);
   const exportHref = apiPaths(current, { seriesPoints: 2, historyLimit: 1 }).metrics;
 
   if (metrics === null) {
@@ -65,6 +110,7 @@ export default function RiskPanel(props: RiskPanelProps) {
         {formatSignal(metrics.signal)}, {formatWindowSec(metrics.windowSec)} window:{" "}
         {formatInterval(metrics.inputs.start_ts, metrics.inputs.end_ts)}
       </p>
+      <ForecastBlock predict={predict} backtest={backtest} />
       <dl class="figures">
         <div>
           <dt>Mean</dt>

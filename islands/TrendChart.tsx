@@ -12,23 +12,28 @@ import uPlot from "uplot";
 import {
   buildChartData,
   buildChartOptions,
+  buildForecastLine,
   buildVolatilityData,
   buildVolatilityOptions,
   chartHeight,
   chartSummary,
+  forecastLegend,
   PARTIAL_SHARE,
   partialWindows,
   PHONE_WIDTH,
+  pointIndexes,
   readoutText,
   volatilityHeight,
 } from "../src/page/chart_options.ts";
-import { formatWindowSec } from "../src/page/format.ts";
+import { formatEpochUtc, formatWindowSec } from "../src/page/format.ts";
 import { rangeLabel } from "../src/page/selection.ts";
-import type { Range, SeriesResponse } from "../src/page/types.ts";
+import type { PredictResponse, Range, SeriesResponse } from "../src/page/types.ts";
 import { data } from "./live.ts";
 
 export interface TrendChartProps {
   series: SeriesResponse | null;
+  /** The forecast drawn past the last window end (dashed, with its 95 % band). */
+  predict: PredictResponse | null;
   /** The time range the series covers (the selection's). */
   range: Range;
 }
@@ -43,11 +48,13 @@ function paneSizes(width: number) {
 
 export default function TrendChart(props: TrendChartProps) {
   const series = data.value ? data.value.series : props.series;
+  const predict = data.value ? data.value.predict : props.predict;
+  const forecast = predict ? buildForecastLine(predict) : null;
   const range = data.value?.selection.range ?? props.range;
   const meanBox = useRef<HTMLDivElement>(null);
   const volatilityBox = useRef<HTMLDivElement>(null);
   const plots = useRef<Record<Pane, uPlot> | null>(null);
-  const shown = useRef<SeriesResponse | null>(null);
+  const shown = useRef<{ series: SeriesResponse; predict: PredictResponse | null } | null>(null);
   const latest = useRef<SeriesResponse | null>(series);
   latest.current = series;
   const [drawn, setDrawn] = useState(false);
@@ -64,7 +71,12 @@ export default function TrendChart(props: TrendChartProps) {
     setWide(width >= PHONE_WIDTH);
     const heights = paneSizes(width);
     // The readout follows the cursor of either pane (they are synced, so both report the same index).
-    const onCursor = (chart: uPlot) => setHovered(chart.cursor.idx ?? null);
+    // The cursor index is into the chart's x values (forecast included); the readout wants the series point.
+    const onCursor = (chart: uPlot) => {
+      const idx = chart.cursor.idx;
+      const points = latest.current?.points ?? [];
+      setHovered(idx === null || idx === undefined ? null : pointIndexes(points, [chart.data[0][idx]])[0]);
+    };
     const hooks = { setCursor: [onCursor] };
     const mean = new uPlot(
       {
@@ -72,7 +84,7 @@ export default function TrendChart(props: TrendChartProps) {
         tzDate: utc,
         hooks,
       },
-      buildChartData(series.points, series.thresholds),
+      buildChartData(series.points, series.thresholds, forecast),
       meanElement,
     );
     const volatility = new uPlot(
@@ -81,11 +93,11 @@ export default function TrendChart(props: TrendChartProps) {
         tzDate: utc,
         hooks,
       },
-      buildVolatilityData(series.points, series.thresholds),
+      buildVolatilityData(series.points, series.thresholds, forecast),
       volatilityElement,
     );
     plots.current = { mean, volatility };
-    shown.current = series;
+    shown.current = { series, predict };
     setDrawn(true);
     const observer = new ResizeObserver(() => {
       const next = meanElement.clientWidth;
@@ -111,13 +123,15 @@ export default function TrendChart(props: TrendChartProps) {
 
   // New data for the same options: setData, no rebuild.
   useEffect(() => {
-    if (plots.current && series && shown.current !== series) {
-      plots.current.mean.setData(buildChartData(series.points, series.thresholds));
-      plots.current.volatility.setData(buildVolatilityData(series.points, series.thresholds));
-      shown.current = series;
+    if (
+      plots.current && series && (shown.current?.series !== series || shown.current?.predict !== predict)
+    ) {
+      plots.current.mean.setData(buildChartData(series.points, series.thresholds, forecast));
+      plots.current.volatility.setData(buildVolatilityData(series.points, series.thresholds, forecast));
+      shown.current = { series, predict };
       setHovered(null);
     }
-  }, [series]);
+  }, [series, predict]);
 
   const title = series
     ? `coherenceMean over rolling ${formatWindowSec(series.windowSec)} windows`
@@ -150,6 +164,15 @@ export default function TrendChart(props: TrendChartProps) {
               <span class="key key-dot risk-dot-medium" /> medium <span class="key key-dot risk-dot-high" />
               {" "}
               high
+            </li>
+            <li data-testid="legend-forecast">
+              <span class="key key-forecast" /> <span class="key key-forecast-band" />{" "}
+              {forecastLegend(forecast)}
+              {forecast && predict
+                ? `, to ${formatEpochUtc(forecast.xs[1])} (window end + ${
+                  formatWindowSec(predict.forecast.horizonSec)
+                })`
+                : ""}
             </li>
             <li data-testid="legend-partial">
               <span class="key key-dot key-partial" /> partial window: n below{" "}

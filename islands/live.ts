@@ -6,7 +6,7 @@
 import { effect, signal } from "@preact/signals";
 import { fetchPageData, type PageFetchOptions } from "../src/page/page_data.ts";
 import { selectionQuery } from "../src/page/selection.ts";
-import type { PageConfig, PageData, Selection, SignalOption } from "../src/page/types.ts";
+import type { BacktestResponse, PageConfig, PageData, Selection, SignalOption } from "../src/page/types.ts";
 
 /** The current selection; null until the client entry seeds it from the page config. */
 export const selection = signal<Selection | null>(null);
@@ -14,6 +14,17 @@ export const selection = signal<Selection | null>(null);
 export const data = signal<PageData | null>(null);
 /** The signal list, refreshed with the data; null until the first fetch lands. */
 export const signals = signal<SignalOption[] | null>(null);
+/**
+ * The backtest shown and the signal and window it is for ({@linkcode backtestKey}): seeded from the server
+ * render, fetched again only when the signal or window changes (a poll carries it forward).
+ */
+export const backtest = signal<{ key: string; value: BacktestResponse } | null>(null);
+
+/** What the backtest depends on: the signal and the window (not the range or the store). */
+export function backtestKey(current: Pick<Selection, "signal" | "window">): string {
+  return JSON.stringify([current.signal, current.window]);
+}
+
 /** True while a fetch is in flight. */
 export const loading = signal(false);
 /** True once the client entry has hydrated the islands (the no-JS parts can step aside). */
@@ -36,8 +47,15 @@ export async function refresh(): Promise<void> {
   inFlight = controller;
   loading.value = true;
   try {
-    const result = await fetchPageData(current, liveConfig, { ...liveOptions, abort: controller.signal });
+    const key = backtestKey(current);
+    const known = backtest.peek();
+    const result = await fetchPageData(current, liveConfig, {
+      ...liveOptions,
+      abort: controller.signal,
+      ...(known?.key === key ? { backtest: known.value } : {}),
+    });
     if (controller.signal.aborted) return;
+    if (result.page.backtest) backtest.value = { key, value: result.page.backtest };
     data.value = result.page;
     if (result.signals) signals.value = result.signals;
   } catch (error) {

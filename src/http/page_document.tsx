@@ -83,8 +83,19 @@ export function PageDocument({ config, data, options, notices, assets, service }
           </aside>
           <main id="main" class="main">
             {/* Reading order (and the phone's order): verdict, chart, table; a wide screen puts the chart on top. */}
-            <Island name="RiskPanel" props={{ metrics: data.metrics, selection: data.selection }} />
-            <Island name="TrendChart" props={{ series: data.series, range: data.selection.range }} />
+            <Island
+              name="RiskPanel"
+              props={{
+                metrics: data.metrics,
+                predict: data.predict,
+                backtest: data.backtest,
+                selection: data.selection,
+              }}
+            />
+            <Island
+              name="TrendChart"
+              props={{ series: data.series, predict: data.predict, range: data.selection.range }}
+            />
             <Island name="HistoryTable" props={{ history: data.history, selection: data.selection }} />
           </main>
         </div>

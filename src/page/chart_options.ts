@@ -5,8 +5,10 @@
  * Two panes share the x axis and the cursor (uPlot's `cursor.sync`). The mean pane (uPlot's aligned data, x
  * in epoch seconds): 0 time · 1 mean · 2 mean + σ · 3 mean − σ · 4 high cut-off · 5 medium cut-off · 6–9 risk
  * markers (low, medium, high, unknown) at the mean of the full windows with that risk · 10 hollow grey markers
- * at the mean of the partial windows ({@linkcode partialWindows}). The volatility pane: 0 time · 1 volatility
- * index · 2 high cut-off · 3 medium cut-off.
+ * at the mean of the partial windows ({@linkcode partialWindows}) · 11 forecast (dashed, from the current mean
+ * at the window end to the projected mean at end + horizon) · 12–13 its 95 % interval (a band, zero wide at the
+ * end). The x values run past the last window end to end + horizon ({@linkcode buildForecastLine}). The
+ * volatility pane: 0 time · 1 volatility index · 2 high cut-off · 3 medium cut-off, over the same x values.
  */
 import {
   fmtDate24,
@@ -21,7 +23,7 @@ import {
   riskLabel,
 } from "./format.ts";
 import { RISK_LEVELS, type RiskLevel } from "../core/vocabulary.ts";
-import type { SeriesPoint, SeriesResponse, Thresholds } from "./types.ts";
+import type { Forecast, PredictResponse, SeriesPoint, SeriesResponse, Thresholds } from "./types.ts";
 
 export const SERIES = Object.freeze({
   time: 0,
@@ -32,6 +34,9 @@ export const SERIES = Object.freeze({
   mediumCutoff: 5,
   markers: { low: 6, medium: 7, high: 8, unknown: 9 } as Readonly<Record<RiskLevel, number>>,
   partial: 10,
+  forecast: 11,
+  forecastUpper: 12,
+  forecastLower: 13,
 });
 
 export const VOLATILITY_SERIES = Object.freeze({ time: 0, volatility: 1, highCutoff: 2, mediumCutoff: 3 });
@@ -56,6 +61,8 @@ export const CHART_COLORS = Object.freeze({
   grid: "#e5e7eb",
   volatility: "#7c3aed",
   partial: "#6b7280",
+  forecast: "#a21caf",
+  forecastBand: "rgba(162, 28, 175, 0.14)",
 });
 
 /** uPlot's aligned data: x values then one array per series, `null` for a gap. */
@@ -142,35 +149,133 @@ export function partialWindows(points: readonly Pick<SeriesPoint, "n" | "warning
   return points.map((p) => p.warnings.length > 0 || p.n < full * PARTIAL_SHARE);
 }
 
-/** The aligned data for a series response's points (in their order) and the configured thresholds. */
-export function buildChartData(points: readonly SeriesPoint[], thresholds: Thresholds): ChartData {
-  const partial = partialWindows(points);
+/**
+ * The forecast as the chart draws it: x values (epoch seconds) at the window end and at end + horizon, the line
+ * from the current mean to the projected mean, and its 95 % interval (zero wide at the end, the interval at
+ * end + horizon; null without one). Flat when the trend is not significant. Null when there is nothing to
+ * draw (no mean, or end + horizon not after the end).
+ */
+export interface ForecastLine {
+  xs: [number, number];
+  mean: [number, number];
+  upper: [number, number] | null;
+  lower: [number, number] | null;
+  /** True when the trend is not significant, so the projection is the current mean. */
+  flat: boolean;
+}
+
+export function buildForecastLine(
+  predict: Pick<PredictResponse, "coherenceMean"> & {
+    inputs: Pick<PredictResponse["inputs"], "end_ts">;
+    forecast: Pick<Forecast, "at" | "projectedMean" | "projectedMeanInterval" | "significant">;
+  },
+): ForecastLine | null {
+  const { forecast, coherenceMean } = predict;
+  const start = Date.parse(predict.inputs.end_ts) / 1000;
+  const end = Date.parse(forecast.at) / 1000;
+  if (coherenceMean === null || forecast.projectedMean === null || !(end > start)) return null;
+  const interval = forecast.projectedMeanInterval;
+  return {
+    xs: [start, end],
+    mean: [coherenceMean, forecast.projectedMean],
+    upper: interval ? [coherenceMean, interval.high] : null,
+    lower: interval ? [coherenceMean, interval.low] : null,
+    flat: !forecast.significant,
+  };
+}
+
+/** The x values of the points and the forecast together, ascending, each once. */
+function chartXs(points: readonly SeriesPoint[], forecast: ForecastLine | null): number[] {
   const xs = points.map((p) => Date.parse(p.timestamp) / 1000);
+  if (forecast === null) return xs;
+  return [...new Set([...xs, ...forecast.xs])].sort((a, b) => a - b);
+}
+
+/** Values per x: each point's value at its x, `at` the forecast's x values, null elsewhere. */
+function alignTo(
+  xs: readonly number[],
+  points: readonly SeriesPoint[],
+  value: (point: SeriesPoint, index: number) => number | null,
+): (number | null)[] {
+  const byX = new Map(points.map((p, i) => [Date.parse(p.timestamp) / 1000, value(p, i)]));
+  return xs.map((x) => byX.get(x) ?? null);
+}
+
+function forecastValues(
+  xs: readonly number[],
+  forecast: ForecastLine | null,
+  values: ForecastLine["mean"] | null | undefined,
+): (number | null)[] {
+  if (!forecast || !values) return xs.map(() => null);
+  return xs.map((x) => x === forecast.xs[0] ? values[0] : x === forecast.xs[1] ? values[1] : null);
+}
+
+/**
+ * The index of the series point drawn at each x of {@linkcode buildChartData}'s data (null at a forecast-only
+ * x), so the readout finds the point under the cursor.
+ */
+export function pointIndexes(points: readonly SeriesPoint[], xs: readonly number[]): (number | null)[] {
+  const byX = new Map(points.map((p, i) => [Date.parse(p.timestamp) / 1000, i]));
+  return xs.map((x) => byX.get(x) ?? null);
+}
+
+/**
+ * The aligned data for a series response's points (in their order), the configured thresholds (drawn across
+ * the whole x range, forecast included) and the forecast ({@linkcode buildForecastLine}; null draws none).
+ */
+export function buildChartData(
+  points: readonly SeriesPoint[],
+  thresholds: Thresholds,
+  forecast: ForecastLine | null = null,
+): ChartData {
+  const partial = partialWindows(points);
+  const xs = chartXs(points, forecast);
   const data: ChartData = [
     xs,
-    points.map((p) => p.coherenceMean),
-    points.map((p) => band(p, 1)),
-    points.map((p) => band(p, -1)),
-    points.map(() => thresholds.highMeanBelow),
-    points.map(() => thresholds.mediumMeanBelow),
+    alignTo(xs, points, (p) => p.coherenceMean),
+    alignTo(xs, points, (p) => band(p, 1)),
+    alignTo(xs, points, (p) => band(p, -1)),
+    xs.map(() => thresholds.highMeanBelow),
+    xs.map(() => thresholds.mediumMeanBelow),
   ];
   for (const level of MARKER_LEVELS) {
-    data[SERIES.markers[level]] = points.map((p, i) =>
-      p.predictedDriftRisk === level && !partial[i] ? p.coherenceMean : null
+    data[SERIES.markers[level]] = alignTo(
+      xs,
+      points,
+      (p, i) => p.predictedDriftRisk === level && !partial[i] ? p.coherenceMean : null,
     );
   }
-  data[SERIES.partial] = points.map((p, i) => partial[i] ? p.coherenceMean : null);
+  data[SERIES.partial] = alignTo(xs, points, (p, i) => partial[i] ? p.coherenceMean : null);
+  data[SERIES.forecast] = forecastValues(xs, forecast, forecast?.mean);
+  data[SERIES.forecastUpper] = forecastValues(xs, forecast, forecast?.upper);
+  data[SERIES.forecastLower] = forecastValues(xs, forecast, forecast?.lower);
   return data;
 }
 
-/** The volatility pane's aligned data: the index at each window end and the two volatility cut-offs. */
-export function buildVolatilityData(points: readonly SeriesPoint[], thresholds: Thresholds): ChartData {
+/**
+ * The volatility pane's aligned data: the index at each window end and the two volatility cut-offs, over the
+ * same x values as the mean pane (so the synced panes line up when the forecast extends the range).
+ */
+export function buildVolatilityData(
+  points: readonly SeriesPoint[],
+  thresholds: Thresholds,
+  forecast: ForecastLine | null = null,
+): ChartData {
+  const xs = chartXs(points, forecast);
   return [
-    points.map((p) => Date.parse(p.timestamp) / 1000),
-    points.map((p) => p.volatilityIndex),
-    points.map(() => thresholds.highVolatilityAbove),
-    points.map(() => thresholds.mediumVolatilityAbove),
+    xs,
+    alignTo(xs, points, (p) => p.volatilityIndex),
+    xs.map(() => thresholds.highVolatilityAbove),
+    xs.map(() => thresholds.mediumVolatilityAbove),
   ];
+}
+
+/** The legend's forecast line: what the dashed line and the band are, and whether the projection is flat. */
+export function forecastLegend(forecast: ForecastLine | null): string {
+  if (forecast === null) return "forecast: none (no mean to project)";
+  return forecast.flat
+    ? "forecast: flat (no significant trend: the current mean), dashed; band: 95 % interval"
+    : "forecast: least-squares trend, dashed; band: 95 % interval";
 }
 
 /**
@@ -305,10 +410,32 @@ export function buildChartOptions(
   ];
   for (const level of MARKER_LEVELS) series[SERIES.markers[level]] = markerSeries(level);
   series[SERIES.partial] = partialSeries();
+  series[SERIES.forecast] = {
+    label: "Forecast (least-squares trend)",
+    stroke: CHART_COLORS.forecast,
+    width: 2.5,
+    dash: [8, 5],
+    spanGaps: true,
+    points: { show: false },
+    value: value2,
+  };
+  const forecastEdge = (label: string): ChartSeries => ({
+    label,
+    stroke: CHART_COLORS.forecastBand,
+    width: 1,
+    spanGaps: true,
+    points: { show: false },
+    value: value2,
+  });
+  series[SERIES.forecastUpper] = forecastEdge("Forecast 95 % interval, high");
+  series[SERIES.forecastLower] = forecastEdge("Forecast 95 % interval, low");
   return {
     ...paneOptions(width, height),
     series,
-    bands: [{ series: [SERIES.upper, SERIES.lower], fill: CHART_COLORS.band }],
+    bands: [
+      { series: [SERIES.upper, SERIES.lower], fill: CHART_COLORS.band },
+      { series: [SERIES.forecastUpper, SERIES.forecastLower], fill: CHART_COLORS.forecastBand },
+    ],
     scales: { x: { time: true }, y: { range: (_self, min, max) => yRange(min, max) } },
     axes: [
       timeAxis(width, true),

@@ -4,7 +4,16 @@
  */
 import { POOLED_SIGNAL, type RiskLevel } from "../core/vocabulary.ts";
 import { formatWindow } from "../core/window.ts";
-import type { HistoryView, MetricsResponse, Selection, StoreOption, WindowOption } from "./types.ts";
+import { MIN_TREND_POINTS, MIN_TREND_T } from "../core/forecast.ts";
+import type {
+  BacktestResponse,
+  Forecast,
+  HistoryView,
+  MetricsResponse,
+  Selection,
+  StoreOption,
+  WindowOption,
+} from "./types.ts";
 
 /** Shown for a value that does not exist (n = 0, n = 1 stdev, …). */
 export const MISSING = "—";
@@ -160,4 +169,133 @@ export function exportFileName(metrics: Pick<MetricsResponse, "signal" | "window
   const signal = metrics.signal === POOLED_SIGNAL ? "all" : metrics.signal.replace(/[^A-Za-z0-9._-]+/g, "_");
   const stamp = metrics.timestamp.replace(/\.\d+/, "").replace(/:/g, "-");
   return `coherence-metrics_${signal}_${formatWindow(metrics.windowSec)}_${stamp}.json`;
+}
+
+/** A duration in words, to the minute past one minute: "45 s", "12 m", "3 h 12 m", "2 d 5 h". */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return MISSING;
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return minutes % 60 === 0 ? `${hours} h` : `${hours} h ${minutes % 60} m`;
+  const days = Math.floor(hours / 24);
+  return hours % 24 === 0 ? `${days} d` : `${days} d ${hours % 24} h`;
+}
+
+/** A rate per hour with its sign (a true minus): "−2.9/h", "+0.35/h"; 0.01 and above to 2 decimals. */
+export function formatRate(perHour: number): string {
+  const size = Math.abs(perHour);
+  const digits = size >= 1 ? 1 : size >= 0.01 ? 2 : 4;
+  const text = size.toFixed(digits);
+  if (Number(text) === 0) return "0/h";
+  return `${perHour < 0 ? "−" : "+"}${text}/h`;
+}
+
+/** A boundary as the sentence names it: whole numbers bare ("60"), others to 2 decimals ("61.27"). */
+function formatBoundary(value: number): string {
+  return Number.isInteger(value) ? String(value) : formatNumber(value, 2);
+}
+
+/** "2026-12-02 14:05 UTC": a forecast time, 24-hour UTC to the minute. */
+export function formatMinuteUtc(iso: string): string {
+  return `${formatDateTime(iso).slice(0, 16)} UTC`;
+}
+
+type Crossing = { level: "low" | "medium" | "high"; boundary: "high" | "medium" };
+
+/** The boundaries a falling or rising mean crosses, in the order it meets them. */
+const CROSSINGS: Record<"down" | "up", Crossing[]> = {
+  down: [{ level: "medium", boundary: "medium" }, { level: "high", boundary: "high" }],
+  up: [{ level: "medium", boundary: "high" }, { level: "low", boundary: "medium" }],
+};
+
+/**
+ * The forecast verdict in words: with a significant trend, the rate and when the mean reaches each boundary
+ * ("at −2.9/h the mean reaches the high boundary 60 in 3 h 12 m (2026-12-02 14:05 UTC)"); without one, why
+ * the forecast is flat ("no significant trend (|t| = 0.8 < 2): the forecast is flat").
+ */
+export function forecastSentence(
+  forecast: Pick<
+    Forecast,
+    "n" | "slopePerHour" | "t" | "significant" | "projectedMean" | "boundaries" | "eta"
+  >,
+): string {
+  if (forecast.projectedMean === null) return "no forecast: there are no points in the window";
+  if (!forecast.significant) {
+    if (forecast.n < MIN_TREND_POINTS) {
+      return `too few points for a trend (n = ${forecast.n} < ${MIN_TREND_POINTS}): the forecast is flat`;
+    }
+    if (forecast.slopePerHour === null || forecast.slopePerHour === 0 || forecast.t === null) {
+      return "no trend (the slope is 0): the forecast is flat";
+    }
+    return `no significant trend (|t| = ${formatNumber(Math.abs(forecast.t), 1)} < ${MIN_TREND_T}): ` +
+      "the forecast is flat";
+  }
+  const slope = forecast.slopePerHour!;
+  const rate = `at ${formatRate(slope)}`;
+  const direction = slope < 0 ? "down" : "up";
+  const boundaryText = (boundary: "high" | "medium") =>
+    `the ${boundary} boundary ${formatBoundary(forecast.boundaries[boundary].value)}`;
+  const reached = CROSSINGS[direction].flatMap(({ level, boundary }) => {
+    const eta = forecast.eta[level];
+    if (eta === null || eta.seconds <= 0) return [];
+    return [`${boundaryText(boundary)} in ${formatDuration(eta.seconds)} (${formatMinuteUtc(eta.at)})`];
+  });
+  if (reached.length > 0) return `${rate} the mean reaches ${reached.join(" and ")}`;
+  if (direction === "down" && forecast.eta.high?.seconds === 0) {
+    return `${rate} the mean stays below ${boundaryText("high")}`;
+  }
+  if (direction === "up" && forecast.eta.low?.seconds === 0) {
+    return `${rate} the mean stays above ${boundaryText("medium")}`;
+  }
+  return `${rate} the mean reaches no other risk level within the longest window (MAX_WINDOW)`;
+}
+
+/**
+ * The forecast's headline: "In 1 h (2026-12-02 14:05 UTC): medium risk, mean 71.30 (95 % interval 68.00 to
+ * 74.60)".
+ */
+export function forecastHeadline(
+  forecast: Pick<
+    Forecast,
+    "horizonSec" | "at" | "predictedDriftRisk" | "projectedMean" | "projectedMeanInterval"
+  >,
+): string {
+  const when = `In ${formatDuration(forecast.horizonSec)} (${formatMinuteUtc(forecast.at)})`;
+  if (forecast.projectedMean === null) return `${when}: risk unknown, nothing to project`;
+  const interval = forecast.projectedMeanInterval;
+  const range = interval === null
+    ? ""
+    : ` (${Math.round(interval.level * 100)} % interval ${formatNumber(interval.low)} to ${
+      formatNumber(interval.high)
+    })`;
+  return `${when}: ${riskLabel(forecast.predictedDriftRisk).toLowerCase()} risk, mean ${
+    formatNumber(forecast.projectedMean)
+  }${range}`;
+}
+
+/** A share as a whole percentage: 0.714 → "71 %". */
+function formatPercent(share: number | null): string {
+  return share === null || !Number.isFinite(share) ? MISSING : `${Math.round(share * 100)} %`;
+}
+
+/**
+ * The backtest in one line: "trend 71 % vs naive 64 % over 100 past window ends; mean absolute error 0.46 vs
+ * 0.40", or why there is none yet.
+ */
+export function backtestLine(
+  backtest: Pick<BacktestResponse, "points" | "trend" | "naive" | "note">,
+): string {
+  if (backtest.points === 0) {
+    return `No backtest yet${backtest.note ? `: ${backtest.note}` : ": no past window end to replay"}`;
+  }
+  const ends = backtest.points === 1
+    ? "1 past window end"
+    : `${formatInteger(backtest.points)} past window ends`;
+  return `trend ${formatPercent(backtest.trend.accuracy)} vs naive ${
+    formatPercent(backtest.naive.accuracy)
+  } over ${ends}; mean absolute error ${formatNumber(backtest.trend.meanAbsoluteError)} vs ${
+    formatNumber(backtest.naive.meanAbsoluteError)
+  }`;
 }

@@ -14,6 +14,7 @@ import type {
   SeriesResponse,
   SignalOption,
 } from "./types.ts";
+import type { BacktestResponse, PredictResponse } from "./types.ts";
 
 /** How the page fetches: the browser's `fetch`, or on the server the app itself (`app.request`). */
 export type PageFetch = (path: string, init?: RequestInit) => Promise<Response>;
@@ -46,16 +47,19 @@ function expectObject<T>(body: unknown, keys: readonly string[], what: string): 
 }
 
 /**
- * Fetches everything one selection shows: metrics, series, history (a 404 means the service has no history
- * route: "no snapshots yet") and the signal list. Failures become messages in `errors`, never throws.
+ * Fetches everything one selection shows: metrics, series, the forecast, the backtest (unless `backtest`
+ * passes a previous answer to carry forward), history (a 404 means the service has no history route: "no
+ * snapshots yet") and the signal list. Failures become messages in `errors`, never throws.
  */
 export async function fetchPageData(
   current: Selection,
   config: Pick<PageConfig, "seriesPoints" | "historyLimit">,
-  { fetch = globalThis.fetch, now = Date.now, abort, withSignals = true }: PageFetchOptions & {
+  { fetch = globalThis.fetch, now = Date.now, abort, withSignals = true, backtest }: PageFetchOptions & {
     abort?: AbortSignal;
     /** Also fetch the signal list (the server already has it). */
     withSignals?: boolean;
+    /** The backtest already fetched for this signal and window: carried forward instead of fetched again. */
+    backtest?: BacktestResponse | null;
   } = {},
 ): Promise<{ page: PageData; signals: SignalOption[] | null }> {
   const paths = apiPaths(current, { ...config, nowMs: now() });
@@ -101,9 +105,13 @@ export async function fetchPageData(
       return { ...base, available: false, problem: error instanceof Error ? error.message : String(error) };
     }
   })();
-  const [metrics, series, history, signalList] = await Promise.all([
+  const [metrics, series, predict, backtestAnswer, history, signalList] = await Promise.all([
     get<MetricsResponse>(paths.metrics, ["coherenceMean", "predictedDriftRisk", "explain"], "metrics"),
     get<SeriesResponse>(paths.series, ["points", "thresholds"], "series"),
+    get<PredictResponse>(paths.predict, ["forecast", "coherenceMean", "inputs"], "forecast"),
+    backtest === undefined
+      ? get<BacktestResponse>(paths.backtest, ["trend", "naive", "points"], "backtest")
+      : backtest,
     historyRequest,
     withSignals ? get<{ signals: SignalOption[] }>(paths.signals, ["signals"], "signals") : null,
   ]);
@@ -112,6 +120,8 @@ export async function fetchPageData(
       selection: current,
       metrics,
       series,
+      predict,
+      backtest: backtestAnswer,
       history,
       errors,
       fetchedAt: new Date(now()).toISOString(),

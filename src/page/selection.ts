@@ -170,6 +170,10 @@ export function apiPaths(selection: Selection, options: ApiPathOptions) {
         ...(options.nowMs === undefined ? {} : seriesSpan(selection.range, options.nowMs)),
       })
     }`,
+    predict: `/coherence/predict?${
+      query(options.nowMs === undefined ? {} : { end: seriesSpan(selection.range, options.nowMs).to })
+    }`,
+    backtest: `/coherence/predict/backtest?${query({})}`,
     history: `/coherence/history?${query({ limit: String(options.historyLimit), store: selection.store })}`,
     signals: "/coherence/signals",
   };

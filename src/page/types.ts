@@ -3,9 +3,16 @@
  * the client bundle never pulls in zod or the OpenAPI schemas.
  */
 import type { StoreMode } from "../core/vocabulary.ts";
-import type { HistoryResponse, MetricsResponse, SeriesResponse } from "../schemas.ts";
+import type {
+  BacktestResponse,
+  HistoryResponse,
+  MetricsResponse,
+  PredictResponse,
+  SeriesResponse,
+} from "../schemas.ts";
 
-export type { HistoryResponse, MetricsResponse, SeriesResponse };
+export type { BacktestResponse, HistoryResponse, MetricsResponse, PredictResponse, SeriesResponse };
+export type Forecast = PredictResponse["forecast"];
 export type Thresholds = MetricsResponse["explain"]["thresholds"];
 export type SeriesPoint = SeriesResponse["points"][number];
 export type HistoryRow = HistoryResponse["rows"][number];
@@ -71,6 +78,13 @@ export interface PageData {
   selection: Selection;
   metrics: MetricsResponse | null;
   series: SeriesResponse | null;
+  /** `/coherence/predict` at the series' last window end (horizon: the window); refreshed with every poll. */
+  predict: PredictResponse | null;
+  /**
+   * `/coherence/predict/backtest` for the selected signal and window; fetched once per selection change, so a
+   * poll carries the previous answer forward.
+   */
+  backtest: BacktestResponse | null;
   history: HistoryView;
   /** Problems met while fetching (shown in the sidebar), empty when all went well. */
   errors: string[];

@@ -9,7 +9,13 @@ import { join } from "node:path";
 import type { HTTPRequest, Page } from "puppeteer-core";
 import { loadConfig } from "../../src/config.ts";
 import { startService } from "../../src/main.ts";
-import { MetricsResponseSchema, type StatusSchema } from "../../src/schemas.ts";
+import {
+  BacktestResponseSchema,
+  MetricsResponseSchema,
+  PredictResponseSchema,
+  type StatusSchema,
+} from "../../src/schemas.ts";
+import { backtestLine, forecastHeadline, forecastSentence } from "../../src/page/format.ts";
 import { CHROMIUM_PATH, launchChromium } from "./chromium.ts";
 import type { z } from "zod";
 
@@ -184,8 +190,12 @@ Deno.test({
       const metricsResponse = page.waitForResponse((r) =>
         r.url().includes("/coherence/metrics?") && r.url().includes("window=24h")
       );
+      const backtestResponse = page.waitForResponse((r) =>
+        r.url().includes("/coherence/predict/backtest?") && r.url().includes("window=24h")
+      );
       await page.select("#select-window", "24h");
       const [series, metrics] = await Promise.all([seriesResponse, metricsResponse]);
+      equal((await backtestResponse).status(), 200, "a new window fetches its backtest");
       equal(series.status(), 200);
       const metrics24h = MetricsResponseSchema.parse(await metrics.json());
       equal(metrics24h.windowSec, 86400);
@@ -335,6 +345,38 @@ function watch(page: Page): { problems: string[]; requests: string[] } {
   return { problems, requests };
 }
 
+/**
+ * Where the forecast is drawn: pixels of the dashed forecast line (#a21caf, opaque) and of its band (the same
+ * colour at 14 % alpha on the transparent canvas) to the right of the measured mean line's last blue pixel (#1d4ed8), by canvas column.
+ */
+function forecastInk(page: Page) {
+  return page.evaluate(() => {
+    const canvas = document.querySelector<HTMLCanvasElement>(".chart-mean canvas")!;
+    const { data, width, height } = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height);
+    const near = (i: number, [r, g, b]: number[], tolerance: number, [minAlpha, maxAlpha] = [200, 256]) =>
+      Math.abs(data[i] - r) < tolerance && Math.abs(data[i + 1] - g) < tolerance &&
+      Math.abs(data[i + 2] - b) < tolerance && data[i + 3] > minAlpha && data[i + 3] < maxAlpha;
+    let lastMeasured = -1;
+    const line: number[] = [];
+    const band: number[] = [];
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const i = (y * width + x) * 4;
+        if (near(i, [0x1d, 0x4e, 0xd8], 24)) lastMeasured = Math.max(lastMeasured, x);
+        if (near(i, [0xa2, 0x1c, 0xaf], 24)) line.push(x);
+        if (near(i, [0xa2, 0x1c, 0xaf], 24, [20, 60])) band.push(x);
+      }
+    }
+    return {
+      lastMeasured,
+      width,
+      lineRight: line.filter((x) => x > lastMeasured + 4).length,
+      lineLeft: line.filter((x) => x < lastMeasured - 4).length,
+      bandRight: band.filter((x) => x > lastMeasured + 4).length,
+    };
+  });
+}
+
 const DATE_TIME = String.raw`\d{4}-\d\d-\d\d (?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d`;
 
 /** The series' first and last window ends as the chart summary states them, epoch ms. */
@@ -375,6 +417,49 @@ Deno.test({
       };
       await page.goto(`${service.url}/?signal=*&window=1h`, { waitUntil: "networkidle0" });
       await drawn();
+
+      // The forecast: a dashed line and its 95 % band past the last measured window end, explained in the legend.
+      const projected = await forecastInk(page);
+      ok(projected.lastMeasured > 0, `the measured mean is drawn (${JSON.stringify(projected)})`);
+      ok(
+        projected.lineRight > 20,
+        `the dashed forecast has ink right of the last end (${JSON.stringify(projected)})`,
+      );
+      equal(projected.lineLeft, 0, "the forecast starts at the last window end, not before");
+      ok(
+        projected.bandRight > 20,
+        `the forecast band has ink right of the last end (${JSON.stringify(projected)})`,
+      );
+      match(
+        await page.$eval("[data-testid=legend-forecast]", (li) => li.textContent ?? ""),
+        /forecast: (least-squares trend|flat \(no significant trend: the current mean\)), dashed; band: 95 % interval/,
+      );
+
+      // The verdict and the backtest say exactly what the API says for the same window end.
+      const shownForecast = await page.evaluate(() => {
+        const text = (testid: string) => document.querySelector(`[data-testid=${testid}]`)?.textContent ?? "";
+        return {
+          end: document.querySelector<HTMLElement>("[data-testid=forecast]")!.dataset.end!,
+          headline: text("forecast-headline"),
+          sentence: text("forecast-sentence"),
+          backtest: text("backtest"),
+        };
+      });
+      const apiPredict = PredictResponseSchema.parse(
+        await (await fetch(`${service.url}/coherence/predict?signal=*&window=1h&end=${shownForecast.end}`))
+          .json(),
+      );
+      const apiBacktest = BacktestResponseSchema.parse(
+        await (await fetch(`${service.url}/coherence/predict/backtest?signal=*&window=1h`)).json(),
+      );
+      equal(shownForecast.headline, forecastHeadline(apiPredict.forecast));
+      equal(shownForecast.sentence, forecastSentence(apiPredict.forecast));
+      match(shownForecast.sentence, /^(at [−+]\d|no significant trend|too few points|no trend)/);
+      equal(shownForecast.backtest, `Backtest: ${backtestLine(apiBacktest)}`);
+      match(
+        shownForecast.backtest,
+        /^Backtest: trend \d+ % vs naive \d+ % over [\d,]+ past window ends; mean/,
+      );
 
       // Both panes have ink: the mean line, and below it the volatility index with its high cut-off line.
       const mean = await chartInk(page);
@@ -483,7 +568,16 @@ Deno.test({
       equal((await resumed).status(), 200);
       equal(new URL(page.url()).searchParams.get("live"), null);
       const polled = page.waitForResponse((r) => r.url().includes("/coherence/series?"), { timeout: 12_000 });
+      const polledForecast = page.waitForResponse((r) => r.url().includes("/coherence/predict?"), {
+        timeout: 12_000,
+      });
       equal((await polled).status(), 200, "the next poll comes on its own");
+      equal((await polledForecast).status(), 200, "each poll refreshes the forecast");
+      equal(
+        watched.requests.filter((url) => url.includes("/coherence/predict/backtest")).length,
+        0,
+        "the backtest is not fetched by polls or range changes (only when the signal or window changes)",
+      );
 
       // A shared paused address opens paused.
       await page.goto(`${service.url}/?signal=*&window=1h&range=6h&live=0`, { waitUntil: "networkidle0" });
@@ -501,6 +595,7 @@ Deno.test({
         const wrap = document.querySelector<HTMLElement>(".table-wrap")!;
         return {
           verdict: box(".risk-level"),
+          forecastVerdict: box("[data-testid=forecast-sentence]"),
           scrollWidth: document.documentElement.scrollWidth,
           legendOpen: document.querySelector<HTMLDetailsElement>(".chart-legend")!.open,
           legend: box(".chart-legend"),
@@ -519,6 +614,10 @@ Deno.test({
       ok(
         phone.verdict.bottom < 844,
         `the verdict is in the first screen (bottom ${phone.verdict.bottom} px)`,
+      );
+      ok(
+        phone.forecastVerdict.bottom < 844,
+        `the forecast verdict is in the first screen too (bottom ${phone.forecastVerdict.bottom} px)`,
       );
       ok(phone.scrollWidth <= 390, `no sideways page scrolling (${phone.scrollWidth} px)`);
       equal(phone.legendOpen, false, "the legend is collapsed");

@@ -3,15 +3,18 @@ import {
   axisTitles,
   buildChartData,
   buildChartOptions,
+  buildForecastLine,
   buildVolatilityData,
   buildVolatilityOptions,
   CHART_COLORS,
   chartHeight,
   chartSummary,
   CURSOR_SYNC_KEY,
+  forecastLegend,
   fullWindowN,
   MARKER_LEVELS,
   partialWindows,
+  pointIndexes,
   readoutText,
   SERIES,
   timeAxisLabels,
@@ -71,7 +74,7 @@ const points: SeriesPoint[] = [
 
 Deno.test("buildChartData() aligns x in epoch seconds with mean, ±σ band, threshold lines and markers", () => {
   const data = buildChartData(points, thresholds);
-  equal(data.length, 11);
+  equal(data.length, 14);
   deepEqual(data[SERIES.time], points.map((p) => Date.parse(p.timestamp) / 1000));
   deepEqual(data[SERIES.mean], [null, 55, 85, 75]);
   deepEqual(data[SERIES.upper], [null, null, 88, 85], "no band where σ is missing (n < 2)");
@@ -92,7 +95,7 @@ Deno.test("buildChartData() aligns x in epoch seconds with mean, ±σ band, thre
 
 Deno.test("buildChartData() of no points is one empty array per series", () => {
   const data = buildChartData([], thresholds);
-  equal(data.length, 11);
+  equal(data.length, 14);
   for (const series of data) deepEqual(series, []);
 });
 
@@ -107,7 +110,10 @@ Deno.test("buildChartOptions() has one series per data array, a ±σ band and la
   equal(options.series.length, buildChartData(points, thresholds).length);
   equal(options.width, 900);
   equal(options.height, 340);
-  deepEqual(options.bands, [{ series: [SERIES.upper, SERIES.lower], fill: options.bands[0].fill }]);
+  deepEqual(options.bands, [
+    { series: [SERIES.upper, SERIES.lower], fill: CHART_COLORS.band },
+    { series: [SERIES.forecastUpper, SERIES.forecastLower], fill: CHART_COLORS.forecastBand },
+  ]);
   match(options.series[SERIES.highCutoff].label!, /mean < 60/);
   match(options.series[SERIES.mediumCutoff].label!, /mean < 80/);
   deepEqual(options.series[SERIES.highCutoff].dash, [6, 4]);
@@ -271,4 +277,92 @@ Deno.test("axisTitles() and the pane heights are shorter on phones, so the rotat
 Deno.test("only the mean pane titles the shared time axis", () => {
   equal(buildChartOptions({ width: 390, height: 220, thresholds }).axes[0].label, "window end (UTC)");
   equal(buildVolatilityOptions({ width: 390, height: 150, thresholds }).axes[0].label, undefined);
+});
+
+/** A forecast from the last point's window end (17:30) one hour ahead: falling, significant, with an interval. */
+const predict = {
+  coherenceMean: 75,
+  inputs: { end_ts: "2025-10-29T17:30:00Z" },
+  forecast: {
+    at: "2025-10-29T18:30:00Z",
+    projectedMean: 70,
+    projectedMeanInterval: { level: 0.95, quantile: 2.1, low: 66, high: 74 },
+    significant: true,
+  },
+};
+
+Deno.test("buildForecastLine() runs from the current mean at the end to the projected mean at end + horizon", () => {
+  const line = buildForecastLine(predict)!;
+  const end = Date.parse("2025-10-29T17:30:00Z") / 1000;
+  deepEqual(line, {
+    xs: [end, end + 3600],
+    mean: [75, 70],
+    upper: [75, 74],
+    lower: [75, 66],
+    flat: false,
+  });
+  const flat = buildForecastLine({
+    ...predict,
+    forecast: { ...predict.forecast, projectedMean: 75, significant: false },
+  })!;
+  deepEqual(flat.mean, [75, 75], "not significant: drawn flat at the current mean");
+  equal(flat.flat, true);
+  equal(buildForecastLine({ ...predict, coherenceMean: null }), null, "no mean, no forecast");
+  equal(
+    buildForecastLine({ ...predict, forecast: { ...predict.forecast, projectedMeanInterval: null } })!.upper,
+    null,
+    "no interval (n < 3), no band",
+  );
+});
+
+Deno.test("buildChartData() extends x past the last window end and draws the forecast and its band there", () => {
+  const line = buildForecastLine(predict)!;
+  const data = buildChartData(points, thresholds, line);
+  const xs = points.map((p) => Date.parse(p.timestamp) / 1000);
+  deepEqual(data[SERIES.time], [...xs, xs[3] + 3600], "one future x: end + horizon (the end is the last x)");
+  for (const series of data) equal(series.length, 5);
+  deepEqual(data[SERIES.mean], [null, 55, 85, 75, null], "the measured mean stops at the last window end");
+  deepEqual(data[SERIES.forecast], [null, null, null, 75, 70]);
+  deepEqual(data[SERIES.forecastUpper], [null, null, null, 75, 74]);
+  deepEqual(data[SERIES.forecastLower], [null, null, null, 75, 66]);
+  deepEqual(data[SERIES.highCutoff], [60, 60, 60, 60, 60], "the cut-offs run on over the forecast");
+  const volatility = buildVolatilityData(points, thresholds, line);
+  deepEqual(volatility[VOLATILITY_SERIES.time], data[SERIES.time], "the panes share the x values");
+  deepEqual(volatility[VOLATILITY_SERIES.volatility], [null, null, 0.035, 0.133, null]);
+  deepEqual(pointIndexes(points, data[SERIES.time]), [0, 1, 2, 3, null]);
+});
+
+Deno.test("buildChartData() inserts a forecast starting after the last window end in x order", () => {
+  const line = buildForecastLine({
+    ...predict,
+    inputs: { end_ts: "2025-10-29T17:35:00Z" },
+  })!;
+  const data = buildChartData(points, thresholds, line);
+  const last = Date.parse("2025-10-29T17:30:00Z") / 1000;
+  deepEqual(data[SERIES.time].slice(3), [last, last + 300, last + 3600]);
+  deepEqual(data[SERIES.forecast].slice(3), [null, 75, 70]);
+});
+
+Deno.test("buildChartOptions() draws the forecast dashed in its own colour, unlike the measured mean", () => {
+  const options = buildChartOptions({ width: 900, height: 340, thresholds });
+  const forecast = options.series[SERIES.forecast];
+  deepEqual(forecast.dash, [8, 5]);
+  equal(forecast.stroke, CHART_COLORS.forecast);
+  ok(forecast.stroke !== options.series[SERIES.mean].stroke, "a colour apart from the mean line");
+  equal(options.series[SERIES.mean].dash, undefined, "the measured mean is solid");
+  equal(forecast.spanGaps, true, "one line from the end to end + horizon, across any x between");
+});
+
+Deno.test("forecastLegend() explains the dashed line and the band, and says when the forecast is flat", () => {
+  equal(
+    forecastLegend(buildForecastLine(predict)),
+    "forecast: least-squares trend, dashed; band: 95 % interval",
+  );
+  match(
+    forecastLegend(
+      buildForecastLine({ ...predict, forecast: { ...predict.forecast, significant: false } }),
+    ),
+    /^forecast: flat \(no significant trend/,
+  );
+  match(forecastLegend(null), /none/);
 });

@@ -1,12 +1,17 @@
 import { equal, match } from "node:assert/strict";
 import {
+  backtestLine,
   exportFileName,
+  forecastHeadline,
+  forecastSentence,
   formatAge,
   formatDateTime,
+  formatDuration,
   formatEpochUtc,
   formatInteger,
   formatInterval,
   formatNumber,
+  formatRate,
   formatSignal,
   formatUtc,
   formatWindowSec,
@@ -174,4 +179,145 @@ Deno.test("formatDateTime() and formatEpochUtc() print 24-hour UTC with the date
   equal(formatEpochUtc(Date.parse("2026-12-01T20:05:09Z") / 1000), "2026-12-01 20:05:09 UTC");
   equal(formatEpochUtc(null), MISSING);
   equal(formatEpochUtc(Number.NaN), MISSING);
+});
+
+Deno.test("formatDuration() reads as seconds, minutes, hours and minutes, days and hours", () => {
+  equal(formatDuration(0), "0 s");
+  equal(formatDuration(45.4), "45 s");
+  equal(formatDuration(12 * 60 + 20), "12 m");
+  equal(formatDuration(3600), "1 h");
+  equal(formatDuration(3 * 3600 + 12 * 60 + 10), "3 h 12 m");
+  equal(formatDuration(2 * 86400 + 5 * 3600 + 59), "2 d 5 h");
+  equal(formatDuration(86400), "1 d");
+  equal(formatDuration(-1), MISSING);
+});
+
+Deno.test("formatRate() signs the rate per hour with a true minus", () => {
+  equal(formatRate(-2.93), "−2.9/h");
+  equal(formatRate(0.354), "+0.35/h");
+  equal(formatRate(-0.00123), "−0.0012/h");
+  equal(formatRate(0), "0/h");
+});
+
+const boundaries = {
+  high: { value: 60, definedBy: "mean" as const, text: "" },
+  medium: { value: 80, definedBy: "mean" as const, text: "" },
+};
+const falling = {
+  n: 120,
+  slopePerHour: -2.9,
+  t: -6.1,
+  significant: true,
+  projectedMean: 66,
+  boundaries,
+  eta: {
+    low: null,
+    medium: { seconds: 0, at: "2026-12-02T08:00:00Z" },
+    high: { seconds: 3 * 3600 + 12 * 60, at: "2026-12-02T11:12:00Z" },
+  },
+};
+
+Deno.test("forecastSentence() gives the rate and when the mean reaches each boundary, 24-hour UTC", () => {
+  equal(
+    forecastSentence(falling),
+    "at −2.9/h the mean reaches the high boundary 60 in 3 h 12 m (2026-12-02 11:12 UTC)",
+  );
+  equal(
+    forecastSentence({
+      ...falling,
+      eta: {
+        low: { seconds: 0, at: "2026-12-02T08:00:00Z" },
+        medium: { seconds: 1800, at: "2026-12-02T08:30:00Z" },
+        high: { seconds: 7200, at: "2026-12-02T10:00:00Z" },
+      },
+    }),
+    "at −2.9/h the mean reaches the medium boundary 80 in 30 m (2026-12-02 08:30 UTC) and the high " +
+      "boundary 60 in 2 h (2026-12-02 10:00 UTC)",
+  );
+  equal(
+    forecastSentence({
+      ...falling,
+      slopePerHour: 1.5,
+      boundaries: { ...boundaries, medium: { ...boundaries.medium, value: 81.234 } },
+      eta: {
+        low: { seconds: 5400, at: "2026-12-02T09:30:00Z" },
+        medium: { seconds: 0, at: "x" },
+        high: null,
+      },
+    }),
+    "at +1.5/h the mean reaches the medium boundary 81.23 in 1 h 30 m (2026-12-02 09:30 UTC)",
+    "rising: the medium boundary (a volatility-defined one to 2 decimals) leads to low risk",
+  );
+  equal(
+    forecastSentence({ ...falling, eta: { low: null, medium: null, high: { seconds: 0, at: "x" } } }),
+    "at −2.9/h the mean stays below the high boundary 60",
+  );
+  match(
+    forecastSentence({ ...falling, eta: { low: null, medium: { seconds: 0, at: "x" }, high: null } }),
+    /reaches no other risk level within the longest window \(MAX_WINDOW\)$/,
+  );
+});
+
+Deno.test("forecastSentence() says why the forecast is flat", () => {
+  equal(
+    forecastSentence({ ...falling, significant: false, t: -0.84 }),
+    "no significant trend (|t| = 0.8 < 2): the forecast is flat",
+  );
+  equal(
+    forecastSentence({ ...falling, significant: false, n: 5 }),
+    "too few points for a trend (n = 5 < 10): the forecast is flat",
+  );
+  equal(
+    forecastSentence({ ...falling, significant: false, slopePerHour: 0, t: null }),
+    "no trend (the slope is 0): the forecast is flat",
+  );
+  equal(
+    forecastSentence({ ...falling, projectedMean: null }),
+    "no forecast: there are no points in the window",
+  );
+});
+
+Deno.test("forecastHeadline() names the horizon, its end in UTC, the risk and the interval", () => {
+  equal(
+    forecastHeadline({
+      horizonSec: 3600,
+      at: "2026-12-02T09:00:00Z",
+      predictedDriftRisk: "medium",
+      projectedMean: 71.3,
+      projectedMeanInterval: { level: 0.95, quantile: 2, low: 68, high: 74.6 },
+    }),
+    "In 1 h (2026-12-02 09:00 UTC): medium risk, mean 71.30 (95 % interval 68.00 to 74.60)",
+  );
+  equal(
+    forecastHeadline({
+      horizonSec: 300,
+      at: "2026-12-02T09:00:00Z",
+      predictedDriftRisk: "unknown",
+      projectedMean: null,
+      projectedMeanInterval: null,
+    }),
+    "In 5 m (2026-12-02 09:00 UTC): risk unknown, nothing to project",
+  );
+});
+
+const score = (accuracy: number | null, meanAbsoluteError: number | null) => ({
+  confusion: {} as never,
+  accuracy,
+  meanAbsoluteError,
+  errorsCounted: 100,
+});
+
+Deno.test("backtestLine() compares the trend with the naive forecast, or says why there is no backtest", () => {
+  equal(
+    backtestLine({ points: 100, trend: score(0.714, 0.4649), naive: score(0.6351, 0.4), note: null }),
+    "trend 71 % vs naive 64 % over 100 past window ends; mean absolute error 0.46 vs 0.40",
+  );
+  equal(
+    backtestLine({ points: 1, trend: score(1, 0), naive: score(0, null), note: null }),
+    "trend 100 % vs naive 0 % over 1 past window end; mean absolute error 0.00 vs —",
+  );
+  equal(
+    backtestLine({ points: 0, trend: score(null, null), naive: score(null, null), note: "too little held" }),
+    "No backtest yet: too little held",
+  );
 });

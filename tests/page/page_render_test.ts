@@ -11,7 +11,13 @@ import { jsonForScript } from "../../src/http/page_document.tsx";
 import { createPageAssets, pageRoutes } from "../../src/http/page_routes.ts";
 import type { PageConfig } from "../../src/page/types.ts";
 import { openSqliteStore } from "../../src/persistence/sqlite_store.ts";
-import { MetricsResponseSchema, ProblemSchema } from "../../src/schemas.ts";
+import {
+  BacktestResponseSchema,
+  MetricsResponseSchema,
+  PredictResponseSchema,
+  ProblemSchema,
+} from "../../src/schemas.ts";
+import { backtestLine, forecastHeadline, forecastSentence } from "../../src/page/format.ts";
 import { series, T0, testApp } from "../helpers.ts";
 
 const points = [
@@ -279,6 +285,8 @@ Deno.test("GET / fetches its data in-process with the page request's id", async 
   deepEqual(seen.map((s) => s.path.split("?")[0]).sort(), [
     "/coherence/history",
     "/coherence/metrics",
+    "/coherence/predict",
+    "/coherence/predict/backtest",
     "/coherence/series",
     "/coherence/signals",
   ]);
@@ -361,4 +369,36 @@ Deno.test("createPageAssets() reads each file once and retries a missing one", a
   equal(reads.length, 2);
   equal(await assets.get("secret.txt"), null);
   equal(reads.length, 2, "unlisted names are never read");
+});
+
+Deno.test("GET / renders the forecast verdict and the backtest line in the HTML (no JavaScript needed)", async () => {
+  const { app, html, close } = await pageWithHistory("/?signal=alpha&window=1h");
+  try {
+    const end = /data-testid="forecast" data-end="([^"]+)"/.exec(html)?.[1];
+    ok(end, "the forecast block names the window end it is for");
+    const predict = PredictResponseSchema.parse(
+      await (await app.request(`/coherence/predict?signal=alpha&window=1h&end=${end}`)).json(),
+    );
+    const backtest = BacktestResponseSchema.parse(
+      await (await app.request("/coherence/predict/backtest?signal=alpha&window=1h")).json(),
+    );
+    const text = (testid: string) =>
+      decodeAttribute(new RegExp(`data-testid="${testid}"[^>]*>(.*?)</p>`, "s").exec(html)?.[1] ?? "")
+        .replace(/<[^>]+>/g, "");
+    equal(text("forecast-headline"), forecastHeadline(predict.forecast));
+    equal(text("forecast-sentence"), forecastSentence(predict.forecast));
+    equal(text("backtest"), `Backtest: ${backtestLine(backtest)}`);
+    const islands = islandsOf(html);
+    const risk = islands.find((island) => island.name === "RiskPanel")!;
+    const chart = islands.find((island) => island.name === "TrendChart")!;
+    const forecastOf = (props: Record<string, unknown>) =>
+      PredictResponseSchema.parse(props.predict).forecast;
+    deepEqual(forecastOf(risk.props), predict.forecast, "the islands start from the same forecast");
+    deepEqual(forecastOf(chart.props), predict.forecast);
+    const shownBacktest = BacktestResponseSchema.parse(risk.props.backtest);
+    deepEqual(shownBacktest.trend, backtest.trend);
+    deepEqual(shownBacktest.naive, backtest.naive);
+  } finally {
+    close();
+  }
 });

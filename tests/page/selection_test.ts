@@ -88,6 +88,8 @@ Deno.test("selectionQuery() and apiPaths() encode the selection for the page and
     {
       metrics: "/coherence/metrics?signal=*&window=24h",
       series: "/coherence/series?signal=*&window=24h&points=120",
+      predict: "/coherence/predict?signal=*&window=24h",
+      backtest: "/coherence/predict/backtest?signal=*&window=24h",
       history: "/coherence/history?signal=*&window=24h&limit=25&store=kv",
       signals: "/coherence/signals",
     },
@@ -117,6 +119,11 @@ Deno.test("apiPaths() asks for the series over the range ending now, in whole se
   equal(
     paths.series,
     "/coherence/series?signal=alpha&window=1h&points=120&from=2026-12-02T02%3A00%3A00Z&to=2026-12-02T08%3A00%3A00Z",
+  );
+  equal(
+    paths.predict,
+    "/coherence/predict?signal=alpha&window=1h&end=2026-12-02T08%3A00%3A00Z",
+    "the forecast starts at the series' last window end",
   );
   deepEqual(seriesSpan("1h", now), { from: "2026-12-02T07:00:00Z", to: "2026-12-02T08:00:00Z" });
   equal(rangeMs("24h"), 86_400_000);
