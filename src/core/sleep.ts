@@ -21,3 +21,11 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/**
+ * Resolves on the next macrotask: what a long synchronous job awaits between slices so that timers and I/O
+ * (HTTP requests) run in between. The default `pause` of the ingest and snapshot paths.
+ */
+export function nextMacrotask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
