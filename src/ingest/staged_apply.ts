@@ -27,7 +27,7 @@ import type { PointColumns } from "./source.ts";
  * Work between two pauses: this many signals built, or ten times as many points grouped (about 5–15 ms on a
  * loaded 2-core machine).
  */
-export const STAGE_SLICE_SIGNALS = 500;
+export const STAGE_SLICE_SIGNALS = 250;
 
 /** A signal's build costs as much as grouping this many points. */
 const SIGNAL_COST = 10;

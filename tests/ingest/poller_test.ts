@@ -656,8 +656,9 @@ Deno.test("createPoller() prepares a large cycle in slices, readers seeing the h
   await p.runCycle();
   seen.length = 0;
   const cycle = await p.runCycle();
-  // 1,200 signals in slices of 500: two pauses, both before any of the cycle's points is visible.
-  assert.deepEqual(seen, [{ size: 3, signals: 1 }, { size: 3, signals: 1 }]);
+  // 1,200 points grouped (1 each), 1,200 groups (1 each) and 1,200 signals built (10 each) in slices of
+  // 2,500: five pauses, all before any of the cycle's points is visible.
+  assert.deepEqual(seen, Array.from({ length: 5 }, () => ({ size: 3, signals: 1 })));
   assert.equal(cycle.inserted, 1200);
   assert.equal(store.signalCount, 1201);
 });

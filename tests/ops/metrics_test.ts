@@ -382,3 +382,12 @@ Deno.test("recordSnapshot() exports per-signal series for the first METRICS_MAX_
   equal(find(samples, "coherence_window_points").length, 6);
   equal(valueOf(samples, "coherence_metrics_signals_omitted"), 2);
 });
+
+Deno.test("ServiceMetrics.exposition(), formatted one metric at a time, is prom-client's registry.metrics() text", async () => {
+  const { app, metrics, snapshotter } = wired();
+  await exercise(app);
+  await snapshotter.afterCycle();
+  const text = await metrics.exposition();
+  ok(text.includes('coherence_window_mean{signal="alpha"'), "the window gauges are populated");
+  equal(text, await metrics.registry.metrics());
+});
