@@ -662,3 +662,20 @@ Deno.test("createPoller() prepares a large cycle in slices, readers seeing the h
   assert.equal(cycle.inserted, 1200);
   assert.equal(store.signalCount, 1201);
 });
+
+Deno.test("createPoller() stop() during a cycle's preparation applies none of it", async () => {
+  const many = Array.from({ length: 1200 }, (_, i) => ({ signal: `s${i}`, ts: T0 - 10 * MIN, score: 70 }));
+  const { source } = fakeSource([ok(many)]);
+  let stopping: Promise<void> | null = null;
+  const { poller: p, store } = poller(source, {
+    pause: () => {
+      stopping ??= p.stop();
+      return Promise.resolve();
+    },
+  });
+  const cycle = await p.runCycle();
+  await stopping;
+  assert.equal(cycle.ok, false);
+  assert.match(cycle.error ?? "", /ingest stopped/);
+  assert.equal(store.size, 0);
+});
