@@ -12,7 +12,7 @@ import { getLogger } from "@logtape/logtape";
 import { redactUrl, redactUserInfo } from "../core/redact.ts";
 import { sleep as defaultSleep } from "../core/sleep.ts";
 import { type Dialect, DIALECTS } from "./dialect.ts";
-import { type NormalizedPoint, normalizeRecords, pick } from "./normalize.ts";
+import { type NormalizedPoint, normalizeRecords, pick, recordsOf } from "./normalize.ts";
 import { recordBatches, RecordStreamError } from "./record_stream.ts";
 import { emptyStats, type FailedPull, type PullOptions, type PullStats, type Source } from "./source.ts";
 
@@ -161,37 +161,90 @@ export async function* boundedChunks(
   }
 }
 
+/** Pages up to this size are read whole and parsed with one `JSON.parse` (the fastest way); larger ones stream. */
+const WHOLE_PAGE_BYTES = 4 * 1024 * 1024;
+
 /**
- * Reads a JSON page while it arrives, never holding its text: the records are parsed chunk by chunk
- * (`record_stream.ts`), the rest of the document (the cursor and page fields) is parsed at the end. A body over
- * `maxBytes` is a {@linkcode BodyTooLargeError}; one that is not JSON, or holds no records array under one of
- * `dataNames`, a {@linkcode MalformedBodyError}.
+ * Reads a JSON page of at most `maxBytes` (else a {@linkcode BodyTooLargeError}). A page of up to 4 MiB is
+ * parsed whole with `JSON.parse`; past that it is parsed while it arrives (`record_stream.ts`), never holding
+ * its text: the records chunk by chunk, the rest of the document (cursor and page fields) at the end — so a
+ * gzip bomb of whitespace costs 4 MiB, and a 32 MiB page no single long `JSON.parse`. A body that is not JSON,
+ * or holds no records array where the dialect puts them, is a {@linkcode MalformedBodyError}.
  */
 export async function readRecords(
   stream: ReadableStream<Uint8Array> | null,
   maxBytes: number,
+  dialect: Dialect,
+): Promise<{ body: unknown; records: unknown[] }> {
+  const dataNames = dialect.body.data;
+  const chunks = stream === null ? null : boundedChunks(stream, maxBytes);
+  const head: Uint8Array[] = [];
+  let headBytes = 0;
+  while (chunks !== null && headBytes <= WHOLE_PAGE_BYTES) {
+    const next = await chunks.next();
+    if (next.done) break;
+    // Copied: a chunk is valid only until the next is read.
+    head.push(next.value.slice());
+    headBytes += next.value.byteLength;
+  }
+  if (chunks === null || headBytes <= WHOLE_PAGE_BYTES) {
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder().decode(concat(head, headBytes)));
+    } catch (cause) {
+      throw new MalformedBodyError("expected a JSON body", { cause });
+    }
+    const records = recordsOf(body, dialect);
+    if (records === null) throw new MalformedBodyError(`expected JSON with a "${dataNames[0]}" array`);
+    return { body, records };
+  }
+  return await streamRecords(head, chunks, dataNames);
+}
+
+function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}
+
+/** The streaming half of {@linkcode readRecords}: the chunks read so far, then the rest of the body. */
+async function streamRecords(
+  head: Uint8Array[],
+  chunks: AsyncGenerator<Uint8Array>,
   dataNames: readonly string[],
 ): Promise<{ body: unknown; records: unknown[] }> {
-  const records: unknown[] = [];
-  let envelope = "";
-  if (stream !== null) {
-    const batches = recordBatches(boundedChunks(stream, maxBytes), dataNames);
+  async function* all(): AsyncGenerator<Uint8Array> {
     try {
-      while (true) {
-        const next = await batches.next();
-        if (next.done) {
-          envelope = next.value;
-          break;
-        }
-        for (const record of next.value) records.push(record);
-      }
-    } catch (error) {
-      if (!(error instanceof RecordStreamError)) throw error;
-      if (error.kind === "no_records") {
-        throw new MalformedBodyError(`expected JSON with a "${dataNames[0]}" array`, { cause: error });
-      }
-      throw new MalformedBodyError("expected a JSON body", { cause: error });
+      while (head.length > 0) yield head.shift()!;
+      yield* chunks;
+    } finally {
+      // Stopped early (a syntax error): cancel the body.
+      await chunks.return(undefined);
     }
+  }
+  const records: unknown[] = [];
+  let envelope: string;
+  const batches = recordBatches(all(), dataNames);
+  try {
+    while (true) {
+      const next = await batches.next();
+      if (next.done) {
+        envelope = next.value;
+        break;
+      }
+      for (const record of next.value) records.push(record);
+    }
+  } catch (error) {
+    if (!(error instanceof RecordStreamError)) throw error;
+    if (error.kind === "no_records") {
+      throw new MalformedBodyError(`expected JSON with a "${dataNames[0]}" array`, { cause: error });
+    }
+    throw new MalformedBodyError("expected a JSON body", { cause: error });
   }
   try {
     return { body: JSON.parse(envelope), records };
@@ -450,7 +503,7 @@ export function createDarshanClient(options: DarshanClientOptions): DarshanSourc
       }
       // Parsed while it is read and counted after decompression: a gzip bomb is cut off at the limit, and
       // neither the text nor (beyond its records) the document is ever held whole.
-      const { body, records } = await readRecords(response.body, maxBodyBytes, dialect.body.data);
+      const { body, records } = await readRecords(response.body, maxBodyBytes, dialect);
       return { body, records, status: response.status };
     } catch (error) {
       if (signal?.aborted) throw signal.reason;

@@ -41,6 +41,8 @@ export interface PollerOptions {
    * HTTP requests are answered during a large cycle). See `staged_apply.ts`.
    */
   pause?: () => Promise<void>;
+  /** Wall time between those pauses, ms (default 8; 0 pauses at every slice boundary). */
+  sliceMs?: number;
 }
 
 export interface Poller {
@@ -87,6 +89,7 @@ export function createPoller(options: PollerOptions): Poller {
     setTimeout: schedule = (fn, ms) => globalThis.setTimeout(fn, ms),
     clearTimeout: unschedule = (id) => globalThis.clearTimeout(id),
     pause = nextMacrotask,
+    sliceMs,
   } = options;
   const history: IngestCycle[] = [];
   /** Held points reach back this far after eviction; also the margin kept for late corrections. */
@@ -142,6 +145,7 @@ export function createPoller(options: PollerOptions): Poller {
         const staged = await stageApply(store, pulled.points, pulled.columns ?? [], {
           admits: gate.admits,
           pause,
+          sliceMs,
         });
         signal.throwIfAborted();
         if (staged.rejected > 0) {

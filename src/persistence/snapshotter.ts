@@ -4,7 +4,7 @@
  * is logged and shown in /status, never fatal: ingest goes on. A failed ingest cycle writes no rows: the gap
  * in the history is the truth (rows computed from stale or no data would pass for fresh ones).
  */
-import { nextMacrotask } from "../core/sleep.ts";
+import { nextMacrotask, pacer } from "../core/sleep.ts";
 import { getLogger } from "@logtape/logtape";
 import type { PointStore } from "../core/point_store.ts";
 import { toRfc3339 } from "../core/report.ts";
@@ -29,7 +29,7 @@ export function snapshotRows(points: PointStore, options: SnapshotRowsOptions): 
   return [...eachRow(points, options)];
 }
 
-/** Rows computed, or written, between two pauses: a few ms of work, up to ~20 on a loaded 2-core machine. */
+/** Rows computed, or written, in a slice: a few ms of work (a pause follows once 8 ms have passed). */
 export const SNAPSHOT_SLICE_ROWS = 500;
 
 /**
@@ -39,12 +39,13 @@ export const SNAPSHOT_SLICE_ROWS = 500;
  */
 export async function snapshotRowsSliced(
   points: PointStore,
-  options: SnapshotRowsOptions & { sliceRows?: number; pause?: () => Promise<void> },
+  options: SnapshotRowsOptions & { sliceRows?: number; sliceMs?: number; pause?: () => Promise<void> },
 ): Promise<SnapshotRow[]> {
-  const { sliceRows = SNAPSHOT_SLICE_ROWS, pause = nextMacrotask } = options;
+  const { sliceRows = SNAPSHOT_SLICE_ROWS, sliceMs, pause = nextMacrotask } = options;
+  const boundary = pacer({ sliceMs, pause });
   const rows: SnapshotRow[] = [];
   for (const row of eachRow(points, options)) {
-    if (rows.length > 0 && rows.length % sliceRows === 0) await pause();
+    if (rows.length > 0 && rows.length % sliceRows === 0) await boundary();
     rows.push(row);
   }
   return rows;
@@ -107,6 +108,8 @@ export interface SnapshotterOptions extends Omit<SnapshotRowsOptions, "endMs"> {
    * transactions): a crash between them keeps the batches already written, whole.
    */
   sliceRows?: number;
+  /** Wall time between pauses, ms: a slice boundary pauses only once this much has passed (default 8). */
+  sliceMs?: number;
   /** Called between slices (default {@linkcode nextMacrotask}): HTTP requests are answered in between. */
   pause?: () => Promise<void>;
 }
@@ -131,6 +134,7 @@ export function createSnapshotter(options: SnapshotterOptions): Snapshotter {
     now = Date.now,
     onRows,
     sliceRows = SNAPSHOT_SLICE_ROWS,
+    sliceMs,
     pause = nextMacrotask,
   } = options;
   const pruneEveryMs = options.pruneEveryMs ?? Math.min(3_600_000, (retentionSec * 1000) / 10);
@@ -171,7 +175,7 @@ export function createSnapshotter(options: SnapshotterOptions): Snapshotter {
         if (snapshots.mode !== "none" && at - lastPruneMs >= pruneEveryMs) await prune();
         return;
       }
-      const rows = await snapshotRowsSliced(points, { ...options, endMs: at, sliceRows, pause });
+      const rows = await snapshotRowsSliced(points, { ...options, endMs: at, sliceRows, sliceMs, pause });
       try {
         onRows?.(rows);
       } catch (error) {
@@ -182,8 +186,9 @@ export function createSnapshotter(options: SnapshotterOptions): Snapshotter {
       // before it (which landed, whole) are counted.
       let written = 0;
       try {
+        const boundary = pacer({ sliceMs, pause });
         for (let from = 0; from < rows.length; from += sliceRows) {
-          if (from > 0) await pause();
+          if (from > 0) await boundary();
           const batch = rows.slice(from, from + sliceRows);
           await snapshots.append(batch);
           written += batch.length;

@@ -547,27 +547,39 @@ Deno.test("boundedChunks() stops at the limit plus one chunk and cancels the str
 
 Deno.test("readRecords() parses the records while reading and returns the rest of the body", async () => {
   const text = JSON.stringify({ next_cursor: "c2", data: [rec(1), rec(2)], page: 1 });
-  const { body, records } = await readRecords(new Response(text).body, 1024 * 1024, ["data"]);
+  const { body, records } = await readRecords(new Response(text).body, 1024 * 1024, DIALECTS.darshan);
   assert.deepEqual(records, [rec(1), rec(2)]);
-  assert.deepEqual(body, { next_cursor: "c2", data: [], page: 1 });
+  assert.deepEqual(body, { next_cursor: "c2", data: [rec(1), rec(2)], page: 1 });
 });
 
-Deno.test("readRecords() cancels the body as soon as it is malformed, without reading the rest", async () => {
+Deno.test("readRecords() parses a page over 4 MiB while reading it: the same records, the cursor kept", async () => {
+  const records = Array.from({ length: 60_000 }, (_, i) => rec(i % 600, 50 + (i % 50), `s${i}`));
+  const text = JSON.stringify({ next_cursor: "c2", data: records, page: 1 });
+  assert.ok(text.length > 4 * 1024 * 1024);
+  const read = await readRecords(new Response(text).body, 32 * 1024 * 1024, DIALECTS.darshan);
+  assert.deepEqual(read.records, records);
+  // The streamed body is the document without its records: what nextOf() reads.
+  assert.deepEqual(read.body, { next_cursor: "c2", data: [], page: 1 });
+});
+
+Deno.test("readRecords() cancels a large body as soon as it stops being JSON, without reading the rest", async () => {
   const seen = { pulled: 0, cancelled: false };
+  const spaces = new TextEncoder().encode(" ".repeat(4096));
   const stream = new ReadableStream<Uint8Array>({
     pull(controller) {
       seen.pulled++;
-      controller.enqueue(
-        new TextEncoder().encode(seen.pulled === 1 ? '{"data": [1]}}' : " ".repeat(4096)),
-      );
+      // 6 MiB of spaces inside the records array, then a stray "}", then spaces for ever.
+      if (seen.pulled === 1) controller.enqueue(new TextEncoder().encode('{"data": ['));
+      else if (seen.pulled === 1500) controller.enqueue(new TextEncoder().encode("1]}}"));
+      else controller.enqueue(spaces);
     },
     cancel() {
       seen.cancelled = true;
     },
   }, { highWaterMark: 0 });
-  await assert.rejects(readRecords(stream, 1024 * 1024, ["data"]), MalformedBodyError);
+  await assert.rejects(readRecords(stream, 64 * 1024 * 1024, DIALECTS.darshan), MalformedBodyError);
   assert.ok(seen.cancelled);
-  assert.ok(seen.pulled < 5, `pulled ${seen.pulled} chunks`);
+  assert.ok(seen.pulled < 1510, `pulled ${seen.pulled} chunks`);
 });
 
 Deno.test("pull() fails at once on a page over maxBodyBytes, saying the size limit was hit, not malformed", async () => {

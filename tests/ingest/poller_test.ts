@@ -648,6 +648,7 @@ Deno.test("createPoller() prepares a large cycle in slices, readers seeing the h
   const { source } = fakeSource([ok(points("held", T0 - 20 * MIN, 3)), ok(many)]);
   const seen: { size: number; signals: number }[] = [];
   const { poller: p, store } = poller(source, {
+    sliceMs: 0,
     pause: () => {
       seen.push({ size: store.size, signals: store.signalCount });
       return Promise.resolve();
@@ -668,6 +669,7 @@ Deno.test("createPoller() stop() during a cycle's preparation applies none of it
   const { source } = fakeSource([ok(many)]);
   let stopping: Promise<void> | null = null;
   const { poller: p, store } = poller(source, {
+    sliceMs: 0,
     pause: () => {
       stopping ??= p.stop();
       return Promise.resolve();

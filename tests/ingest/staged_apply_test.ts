@@ -74,6 +74,7 @@ Deno.test("stageApply() pauses between slices and changes nothing held until com
   const seen: { version: number; same: boolean }[] = [];
   const staged = await stageApply(store, points, columns, {
     sliceSignals: 2,
+    sliceMs: 0,
     pause: () => {
       seen.push({
         version: store.version,

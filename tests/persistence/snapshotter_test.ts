@@ -161,6 +161,7 @@ Deno.test("snapshotRowsSliced() gives snapshotRows()'s rows, pausing after every
     ...base,
     endMs: T0,
     sliceRows: 3,
+    sliceMs: 0,
     pause: () => {
       pauses++;
       return Promise.resolve();
@@ -188,6 +189,7 @@ Deno.test("createSnapshotter() writes a snapshot in batches of sliceRows with a 
     retentionSec: 86400,
     now: () => T0,
     sliceRows: 3,
+    sliceMs: 0,
     pause: () => {
       events.push(`pause after ${batches.length} appends`);
       return Promise.resolve();
@@ -223,6 +225,7 @@ Deno.test("createSnapshotter() counts the batches that landed when a later batch
     retentionSec: 86400,
     now: () => T0,
     sliceRows: 3,
+    sliceMs: 0,
     pause: () => Promise.resolve(),
   });
   await snapshotter.afterCycle();
