@@ -6,13 +6,13 @@
  * later request, `{"data":[` followed by `--inflate-mb` MB of spaces (default 2048), gzipped once here with
  * CompressionStream and sent with `Content-Encoding: gzip`. The service (`deno task start`'s command, as a
  * child process) ingests every second; after four cycles have failed on the bomb, the child's peak resident
- * set (`VmHWM` in /proc/<pid>/status, Linux only) is read. The bound applies to the growth of the peak over
- * the RSS after the first, normal cycle (the service's own footprint, about 80 MB, is not the bomb's doing);
- * the absolute peak is printed too.
+ * set (`VmHWM` in /proc/<pid>/status, Linux only) is read. The issue's bound applies to that absolute peak:
+ * under DARSHAN_MAX_BODY_BYTES + 100 MB (132 MB with the default 32 MiB); its growth over the RSS after the
+ * first, normal cycle (the service's own footprint, about 83 MB) is printed too.
  *
  *   deno run --allow-all scripts/gzip_bomb.ts [--inflate-mb 2048] [--limit-bytes 33554432]
  *
- * Exits 1 when the growth is over the bound or the cycle did not fail with the size-limit error.
+ * Exits 1 when the peak is over the bound or the cycle did not fail with the size-limit error.
  *
  * @module
  */
@@ -101,9 +101,8 @@ try {
   console.log(`the failed cycle's error: ${bad.error}`);
   const sizeError = /size limit/.test(bad.error ?? "");
   if (!sizeError) console.log("FAIL: the cycle did not fail with the size-limit error");
-  const growth = after.peak - before.rss;
-  if (growth >= bound) console.log(`FAIL: the peak grew by ${mb(growth)} ≥ ${mb(bound)}`);
-  failed = sizeError && growth < bound ? 0 : 1;
+  if (after.peak >= bound) console.log(`FAIL: the peak RSS ${mb(after.peak)} is not under ${mb(bound)}`);
+  failed = sizeError && after.peak < bound ? 0 : 1;
   console.log(failed === 0 ? "PASS" : "FAIL");
 } finally {
   await child.stop();

@@ -407,6 +407,19 @@ export class PointStore {
     };
   }
 
+  /**
+   * Puts series built off to the side in place of the held ones (or as new signals), in one synchronous step:
+   * a large batch can be prepared in slices while readers see the held state (`src/ingest/staged_apply.ts`).
+   */
+  adopt(built: Iterable<readonly [string, Series]>): void {
+    let changed = false;
+    for (const [signal, series] of built) {
+      this.#series.set(signal, series);
+      changed = true;
+    }
+    if (changed) this.#version++;
+  }
+
   /** Statistics of the window (startExclusiveMs, endInclusiveMs] for one signal, or pooled when undefined. */
   window(signal: string | undefined, startExclusiveMs: number, endInclusiveMs: number): WindowStats {
     const list = signal === undefined

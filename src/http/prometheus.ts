@@ -29,6 +29,7 @@
  */
 import { readFileSync } from "node:fs";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { nextMacrotask } from "../core/sleep.ts";
 import { POOLED_SIGNAL } from "../core/vocabulary.ts";
 import { formatWindow } from "../core/window.ts";
 import type { IngestCycle } from "../schemas.ts";
@@ -387,9 +388,18 @@ export class ServiceMetrics {
     if (rows.length > 0) this.#snapshotAt.set(latest / 1000);
   }
 
-  /** The service's registry and the process metrics in the text exposition format. */
+  /**
+   * The service's registry and the process metrics in the text exposition format, as `registry.metrics()`
+   * gives it, but formatted one metric at a time with a pause (the next macrotask) between them: a scrape of
+   * many series never blocks other requests for its whole duration (issue 12).
+   */
   async exposition(): Promise<string> {
-    return `${await this.registry.metrics()}\n${await this.#process.metrics()}`;
+    const parts: string[] = [];
+    for (const { name } of this.registry.getMetricsAsArray()) {
+      parts.push(await this.registry.getSingleMetricAsString(name));
+      await nextMacrotask();
+    }
+    return `${parts.join("\n\n")}\n\n${await this.#process.metrics()}`;
   }
 }
 

@@ -13,6 +13,7 @@ import { redactUrl, redactUserInfo } from "../core/redact.ts";
 import { sleep as defaultSleep } from "../core/sleep.ts";
 import { type Dialect, DIALECTS } from "./dialect.ts";
 import { type NormalizedPoint, normalizeRecords, pick, recordsOf } from "./normalize.ts";
+import { recordBatches, RecordStreamError } from "./record_stream.ts";
 import { emptyStats, type FailedPull, type PullOptions, type PullStats, type Source } from "./source.ts";
 
 const log = getLogger(["coherence", "ingest"]);
@@ -109,27 +110,19 @@ export class BodyTooLargeError extends Error {
   }
 }
 
-/** Bodies are read into blocks of this size (or the limit + 1 when smaller). */
-const BODY_BLOCK_BYTES = 1024 * 1024;
+/** Bodies are read in blocks of this size (or the limit + 1 when smaller); one block serves a whole body. */
+const BODY_BLOCK_BYTES = 64 * 1024;
 
 /**
- * Reads a byte stream whole, but no more than `maxBytes`: past the limit the stream is cancelled (closing the
- * connection) and a {@linkcode BodyTooLargeError} thrown, so memory stays within the limit plus one chunk.
- *
- * A byte stream (a `fetch` body) is read with a BYOB reader straight into 1 MiB blocks: its default reader
- * hands out a fresh 64 KiB buffer per 4 KiB chunk, which is garbage to collect (or, were the chunks kept,
- * sixteen times the body held). Other streams are read by default and their chunks copied into the blocks.
+ * The chunks of a byte stream, no more than `maxBytes` in all: past the limit the stream is cancelled (closing
+ * the connection) and a {@linkcode BodyTooLargeError} thrown. A byte stream (a `fetch` body) is read with a
+ * BYOB reader into one 64 KiB block, reused for every chunk (each chunk is valid until the next is asked
+ * for); other streams are read by default. A consumer that stops early cancels the stream too.
  */
-export async function readBounded(
-  stream: ReadableStream<Uint8Array> | null,
+export async function* boundedChunks(
+  stream: ReadableStream<Uint8Array>,
   maxBytes: number,
-): Promise<Uint8Array> {
-  if (stream === null) return new Uint8Array(0);
-  const blockSize = Math.min(BODY_BLOCK_BYTES, maxBytes + 1);
-  const blocks: Uint8Array[] = [];
-  let block = new Uint8Array(blockSize);
-  let used = 0;
-  let total = 0;
+): AsyncGenerator<Uint8Array> {
   let byob: ReadableStreamBYOBReader | null = null;
   let plain: ReadableStreamDefaultReader<Uint8Array> | null = null;
   try {
@@ -138,58 +131,126 @@ export async function readBounded(
     plain = stream.getReader();
   }
   const reader = byob ?? plain!;
-  const tooLarge = async (read: number) => {
-    blocks.length = 0;
-    await reader.cancel().catch(() => {});
-    return new BodyTooLargeError(maxBytes, read);
-  };
+  let block = new Uint8Array(Math.min(BODY_BLOCK_BYTES, maxBytes + 1));
+  let total = 0;
+  let ended = false;
   try {
     while (true) {
-      if (used === block.length) {
-        blocks.push(block);
-        block = new Uint8Array(blockSize);
-        used = 0;
-      }
+      let chunk: Uint8Array;
       if (byob) {
         // Never ask for more than one byte past the limit.
-        const want = Math.min(block.length - used, maxBytes + 1 - total);
-        const { done, value } = await byob.read(block.subarray(used, used + want));
-        // The block's buffer was transferred to `value`.
+        const want = Math.min(block.length, maxBytes + 1 - total);
+        const { done, value } = await byob.read(block.subarray(0, want));
+        // The block's buffer was transferred to `value`; the next read transfers it back.
         if (value) block = new Uint8Array(value.buffer);
         if (done) break;
-        used += value.byteLength;
-        total += value.byteLength;
-        if (total > maxBytes) throw await tooLarge(total);
+        chunk = value;
       } else {
         const { done, value } = await plain!.read();
         if (done) break;
-        if (total + value.byteLength > maxBytes) throw await tooLarge(total + value.byteLength);
-        for (let at = 0; at < value.byteLength;) {
-          if (used === block.length) {
-            blocks.push(block);
-            block = new Uint8Array(blockSize);
-            used = 0;
-          }
-          const n = Math.min(block.length - used, value.byteLength - at);
-          block.set(value.subarray(at, at + n), used);
-          used += n;
-          at += n;
-        }
-        total += value.byteLength;
+        chunk = value;
       }
+      total += chunk.byteLength;
+      if (total > maxBytes) throw new BodyTooLargeError(maxBytes, total);
+      yield chunk;
     }
+    ended = true;
   } finally {
+    if (!ended) await reader.cancel().catch(() => {});
     reader.releaseLock();
   }
-  if (blocks.length === 0) return block.subarray(0, used);
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const full of blocks) {
-    bytes.set(full, at);
-    at += full.byteLength;
+}
+
+/** Pages up to this size are read whole and parsed with one `JSON.parse` (the fastest way); larger ones stream. */
+const WHOLE_PAGE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads a JSON page of at most `maxBytes` (else a {@linkcode BodyTooLargeError}). A page of up to 4 MiB is
+ * parsed whole with `JSON.parse`; past that it is parsed while it arrives (`record_stream.ts`), never holding
+ * its text: the records chunk by chunk, the rest of the document (cursor and page fields) at the end — so a
+ * gzip bomb of whitespace costs 4 MiB, and a 32 MiB page no single long `JSON.parse`. A body that is not JSON,
+ * or holds no records array where the dialect puts them, is a {@linkcode MalformedBodyError}.
+ */
+export async function readRecords(
+  stream: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+  dialect: Dialect,
+): Promise<{ body: unknown; records: unknown[] }> {
+  const dataNames = dialect.body.data;
+  const chunks = stream === null ? null : boundedChunks(stream, maxBytes);
+  const head: Uint8Array[] = [];
+  let headBytes = 0;
+  while (chunks !== null && headBytes <= WHOLE_PAGE_BYTES) {
+    const next = await chunks.next();
+    if (next.done) break;
+    // Copied: a chunk is valid only until the next is read.
+    head.push(next.value.slice());
+    headBytes += next.value.byteLength;
   }
-  bytes.set(block.subarray(0, used), at);
-  return bytes;
+  if (chunks === null || headBytes <= WHOLE_PAGE_BYTES) {
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder().decode(concat(head, headBytes)));
+    } catch (cause) {
+      throw new MalformedBodyError("expected a JSON body", { cause });
+    }
+    const records = recordsOf(body, dialect);
+    if (records === null) throw new MalformedBodyError(`expected JSON with a "${dataNames[0]}" array`);
+    return { body, records };
+  }
+  return await streamRecords(head, chunks, dataNames);
+}
+
+function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}
+
+/** The streaming half of {@linkcode readRecords}: the chunks read so far, then the rest of the body. */
+async function streamRecords(
+  head: Uint8Array[],
+  chunks: AsyncGenerator<Uint8Array>,
+  dataNames: readonly string[],
+): Promise<{ body: unknown; records: unknown[] }> {
+  async function* all(): AsyncGenerator<Uint8Array> {
+    try {
+      while (head.length > 0) yield head.shift()!;
+      yield* chunks;
+    } finally {
+      // Stopped early (a syntax error): cancel the body.
+      await chunks.return(undefined);
+    }
+  }
+  const records: unknown[] = [];
+  let envelope: string;
+  const batches = recordBatches(all(), dataNames);
+  try {
+    while (true) {
+      const next = await batches.next();
+      if (next.done) {
+        envelope = next.value;
+        break;
+      }
+      for (const record of next.value) records.push(record);
+    }
+  } catch (error) {
+    if (!(error instanceof RecordStreamError)) throw error;
+    if (error.kind === "no_records") {
+      throw new MalformedBodyError(`expected JSON with a "${dataNames[0]}" array`, { cause: error });
+    }
+    throw new MalformedBodyError("expected a JSON body", { cause: error });
+  }
+  try {
+    return { body: JSON.parse(envelope), records };
+  } catch (cause) {
+    throw new MalformedBodyError("expected a JSON body", { cause });
+  }
 }
 
 /**
@@ -440,18 +501,9 @@ export function createDarshanClient(options: DarshanClientOptions): DarshanSourc
         await response.body?.cancel().catch(() => {});
         return { failure: response };
       }
-      // Counted while it is read, after decompression: a gzip bomb is cut off at the limit.
-      const bytes = await readBounded(response.body, maxBodyBytes);
-      let body: unknown;
-      try {
-        body = JSON.parse(new TextDecoder().decode(bytes));
-      } catch (cause) {
-        throw new MalformedBodyError("expected a JSON body", { cause });
-      }
-      const records = recordsOf(body, dialect);
-      if (records === null) {
-        throw new MalformedBodyError(`expected JSON with a "${dialect.body.data[0]}" array`);
-      }
+      // Parsed while it is read and counted after decompression: a gzip bomb is cut off at the limit, and
+      // neither the text nor (beyond its records) the document is ever held whole.
+      const { body, records } = await readRecords(response.body, maxBodyBytes, dialect);
       return { body, records, status: response.status };
     } catch (error) {
       if (signal?.aborted) throw signal.reason;

@@ -10,7 +10,9 @@ import type { IngestCycle } from "../schemas.ts";
 import { failedPullStats, type PullStats, type Source } from "./source.ts";
 import type { Tracer } from "@opentelemetry/api";
 import { traceIngestCycle } from "../telemetry.ts";
-import { limitSignals } from "./signal_limit.ts";
+import { signalGate } from "./signal_limit.ts";
+import { commitStaged, stageApply } from "./staged_apply.ts";
+import { nextMacrotask } from "../core/sleep.ts";
 
 const log = getLogger(["coherence", "ingest"]);
 
@@ -34,6 +36,13 @@ export interface PollerOptions {
   clearTimeout?: (id: never) => void;
   /** Each cycle runs in an `ingest.cycle` span of this tracer (default: the global one, a no-op without OTEL_DENO). */
   tracer?: Tracer;
+  /**
+   * Called between the slices in which a cycle's points are prepared (default: wait for the next macrotask, so
+   * HTTP requests are answered during a large cycle). See `staged_apply.ts`.
+   */
+  pause?: () => Promise<void>;
+  /** Wall time between those pauses, ms (default 8; 0 pauses at every slice boundary). */
+  sliceMs?: number;
 }
 
 export interface Poller {
@@ -79,6 +88,8 @@ export function createPoller(options: PollerOptions): Poller {
     onCycle,
     setTimeout: schedule = (fn, ms) => globalThis.setTimeout(fn, ms),
     clearTimeout: unschedule = (id) => globalThis.clearTimeout(id),
+    pause = nextMacrotask,
+    sliceMs,
   } = options;
   const history: IngestCycle[] = [];
   /** Held points reach back this far after eviction; also the margin kept for late corrections. */
@@ -125,33 +136,28 @@ export function createPoller(options: PollerOptions): Poller {
         error: null,
       };
       try {
-        const pulled = await source.pull(fromMs, started, { requestId, signal: abort.signal });
+        const signal = abort.signal;
+        const pulled = await source.pull(fromMs, started, { requestId, signal });
         const { stats } = pulled;
-        const limited = limitSignals(pulled.points, pulled.columns ?? [], {
-          isHeld: (signal) => store.has(signal),
-          heldCount: store.signalCount,
-          maxSignals,
+        // Prepared off to the side in slices (HTTP requests are answered in between), then applied in one
+        // short synchronous step: readers never see part of a cycle.
+        const gate = signalGate({ isHeld: (s) => store.has(s), heldCount: store.signalCount, maxSignals });
+        const staged = await stageApply(store, pulled.points, pulled.columns ?? [], {
+          admits: gate.admits,
+          pause,
+          sliceMs,
         });
-        const { points, columns } = limited;
-        if (limited.rejected > 0) {
-          stats.rejected.signal_limit = (stats.rejected.signal_limit ?? 0) + limited.rejected;
+        signal.throwIfAborted();
+        if (staged.rejected > 0) {
+          stats.rejected.signal_limit = (stats.rejected.signal_limit ?? 0) + staged.rejected;
           log.warn("MAX_SIGNALS={maxSignals} reached: {records} records of {signals} new signals rejected", {
             maxSignals,
-            records: limited.rejected,
-            signals: limited.refusedSignals,
+            records: staged.rejected,
+            signals: gate.refusedSignals,
           });
         }
-        // Applied in one synchronous step: readers never see part of a cycle.
-        const applied = store.apply(points);
-        let accepted = points.length;
-        for (const { signal, ts, score } of columns) {
-          const r = store.applyColumns(signal, ts, score);
-          applied.inserted += r.inserted;
-          applied.updated += r.updated;
-          applied.duplicates += r.duplicates;
-          accepted += ts.length;
-        }
-        Object.assign(record, { ok: true, ...upstreamFigures(stats), accepted, ...applied });
+        const applied = commitStaged(store, staged);
+        Object.assign(record, { ok: true, ...upstreamFigures(stats), accepted: staged.accepted, ...applied });
         if (bounded) {
           const cutoff = started - retentionMs;
           record.evicted = store.evictBefore(cutoff);

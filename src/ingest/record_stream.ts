@@ -4,10 +4,11 @@
  * finds where each record starts and ends (tracking strings, escapes and nesting), and each chunk's complete
  * records are parsed together with JSON.parse. Pure: no I/O.
  *
- * Used for large mock files: JSON.parse of a 130 MB text blocks the event loop for over a second and needs
- * several hundred MB at its peak, which the allocator then keeps. Record text is validated by JSON.parse;
- * outside the records the scan checks only that strings and brackets are balanced and that nothing follows
- * the document.
+ * Used for large mock files (JSON.parse of a 130 MB text blocks the event loop for over a second and needs
+ * several hundred MB at its peak, which the allocator then keeps) and for upstream pages (a gzip bomb of
+ * whitespace inside the records array is scanned and dropped, never held). Record text is validated by
+ * JSON.parse; so is the envelope, the document outside the records (see {@linkcode recordBatches}), by whoever
+ * reads it; the scan checks that strings and brackets are balanced and that nothing follows the document.
  */
 
 /** The document is not JSON, or not JSON in a shape that holds records. */
@@ -26,17 +27,40 @@ function isSpace(b: number): boolean {
   return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 }
 
+/** The bytes of the document outside its records array, whitespace outside strings left out. */
+class Envelope {
+  #bytes = new Uint8Array(256);
+  #length = 0;
+  push(b: number): void {
+    if (this.#length === this.#bytes.length) {
+      const grown = new Uint8Array(this.#bytes.length * 2);
+      grown.set(this.#bytes);
+      this.#bytes = grown;
+    }
+    this.#bytes[this.#length++] = b;
+  }
+  text(): string {
+    return new TextDecoder().decode(this.#bytes.subarray(0, this.#length));
+  }
+}
+
 /**
  * Yields the records of the document in `chunks`, one array per chunk that completed any. `dataNames` are the
  * body fields that may hold the records (the dialect's `body.data`); in an object, the first such field whose
  * value is an array is used.
+ *
+ * Returns the envelope: the document's text with the records array emptied and whitespace outside strings
+ * dropped (`{"next_cursor":"2","data":[]}`, or `[]` for a bare array), for the caller to JSON.parse when it
+ * needs the other fields. A chunk may be reused by the caller once the next one is asked for.
  */
 export async function* recordBatches(
   chunks: AsyncIterable<Uint8Array>,
   dataNames: readonly string[],
-): AsyncGenerator<unknown[]> {
+): AsyncGenerator<unknown[], string> {
   const decoder = new TextDecoder();
-  let carry = new Uint8Array(0);
+  const envelope = new Envelope();
+  let held = new Uint8Array(0);
+  let length = 0;
   /** Bytes of the document before `buffer` (for messages). */
   let offset = 0;
   let depth = 0;
@@ -57,18 +81,25 @@ export async function* recordBatches(
   let needElement = false;
 
   for await (const chunk of chunks) {
-    let buffer: Uint8Array;
-    if (carry.length === 0) buffer = chunk;
-    else {
-      buffer = new Uint8Array(carry.length + chunk.length);
-      buffer.set(carry, 0);
-      buffer.set(chunk, carry.length);
+    // The unfinished element (or key) of the last chunk stays at the front of `held`, which grows by doubling:
+    // an element spread over many chunks costs linear time, not a copy of all of it per chunk.
+    if (length + chunk.length > held.length) {
+      const grown = new Uint8Array(Math.max(length + chunk.length, held.length * 2));
+      grown.set(held.subarray(0, length));
+      held = grown;
     }
-    let i = buffer.length - chunk.length;
+    held.set(chunk, length);
+    let i = length;
+    length += chunk.length;
+    const buffer = held.subarray(0, length);
     let batchStart = -1;
     let batchEnd = -1;
     for (; i < buffer.length; i++) {
       const b = buffer[i];
+      // Outside the records array (its brackets included), every byte but whitespace between tokens is kept.
+      const outside = arrayDepth < 0 || depth < arrayDepth ||
+        (depth === arrayDepth && b === CLOSE_BRACKET && !inString);
+      if (outside && (inString || !isSpace(b))) envelope.push(b);
       if (inString) {
         if (escaped) escaped = false;
         else if (b === BACKSLASH) escaped = true;
@@ -158,7 +189,8 @@ export async function* recordBatches(
     }
     // Keep the unfinished element (or the key being read) for the next chunk.
     const keep = elementStart >= 0 ? elementStart : keyStart >= 0 ? keyStart : buffer.length;
-    carry = buffer.slice(keep);
+    if (keep > 0) held.copyWithin(0, keep, length);
+    length -= keep;
     offset += keep;
     if (elementStart >= 0) elementStart -= keep;
     if (keyStart >= 0) keyStart -= keep;
@@ -166,6 +198,7 @@ export async function* recordBatches(
   if (!started) throw syntax("the document is empty");
   if (inString || depth !== 0) throw syntax("unexpected end of the document");
   if (!arrayDone) throw noRecords();
+  return envelope.text();
 }
 
 function syntax(message: string, cause?: unknown): RecordStreamError {

@@ -4,6 +4,7 @@
  * is logged and shown in /status, never fatal: ingest goes on. A failed ingest cycle writes no rows: the gap
  * in the history is the truth (rows computed from stale or no data would pass for fresh ones).
  */
+import { nextMacrotask, pacer } from "../core/sleep.ts";
 import { getLogger } from "@logtape/logtape";
 import type { PointStore } from "../core/point_store.ts";
 import { toRfc3339 } from "../core/report.ts";
@@ -25,19 +26,45 @@ export interface SnapshotRowsOptions {
 
 /** The rows of one snapshot: each signal, then "*", for each window. */
 export function snapshotRows(points: PointStore, options: SnapshotRowsOptions): SnapshotRow[] {
+  return [...eachRow(points, options)];
+}
+
+/** Rows computed, or written, in a slice: a few ms of work (a pause follows once 8 ms have passed). */
+export const SNAPSHOT_SLICE_ROWS = 500;
+
+/**
+ * {@linkcode snapshotRows} in slices of `sliceRows`, pausing between them, so that a snapshot of many signals
+ * never blocks the event loop for long. The points must not change meanwhile (the poller awaits the snapshot
+ * before its next cycle).
+ */
+export async function snapshotRowsSliced(
+  points: PointStore,
+  options: SnapshotRowsOptions & { sliceRows?: number; sliceMs?: number; pause?: () => Promise<void> },
+): Promise<SnapshotRow[]> {
+  const { sliceRows = SNAPSHOT_SLICE_ROWS, sliceMs, pause = nextMacrotask } = options;
+  const boundary = pacer({ sliceMs, pause });
+  const rows: SnapshotRow[] = [];
+  for (const row of eachRow(points, options)) {
+    if (rows.length > 0 && rows.length % sliceRows === 0) await boundary();
+    rows.push(row);
+  }
+  return rows;
+}
+
+function* eachRow(points: PointStore, options: SnapshotRowsOptions): Generator<SnapshotRow> {
   const { windows, endMs, thresholds, source, engineVersion } = options;
   const signals: (string | undefined)[] = [...points.signals().map((s) => s.signal), undefined];
-  const rows: SnapshotRow[] = [];
   const at = toRfc3339(endMs);
   for (const windowSec of windows) {
     const startMs = endMs - windowSec * 1000;
+    const start = toRfc3339(startMs);
     for (const signal of signals) {
       const summary = summarize(points.window(signal, startMs, endMs));
-      rows.push({
+      yield {
         computed_at: at,
         signal: signal ?? POOLED_SIGNAL,
         window_sec: windowSec,
-        start_ts: toRfc3339(startMs),
+        start_ts: start,
         end_ts: at,
         n: summary.n,
         mean: summary.mean,
@@ -46,10 +73,9 @@ export function snapshotRows(points: PointStore, options: SnapshotRowsOptions): 
         risk: classifyRisk(summary, thresholds).level,
         source,
         engine_version: engineVersion,
-      });
+      };
     }
   }
-  return rows;
 }
 
 export interface PersistenceStatus {
@@ -76,6 +102,16 @@ export interface SnapshotterOptions extends Omit<SnapshotRowsOptions, "endMs"> {
    */
   onRows?: (rows: readonly SnapshotRow[]) => void;
   now?: () => number;
+  /**
+   * Rows computed, and rows appended per store call, between two pauses (default
+   * {@linkcode SNAPSHOT_SLICE_ROWS}). A snapshot larger than this lands in several appends (for SQLite, several
+   * transactions): a crash between them keeps the batches already written, whole.
+   */
+  sliceRows?: number;
+  /** Wall time between pauses, ms: a slice boundary pauses only once this much has passed (default 8). */
+  sliceMs?: number;
+  /** Called between slices (default {@linkcode nextMacrotask}): HTTP requests are answered in between. */
+  pause?: () => Promise<void>;
 }
 
 export interface Snapshotter {
@@ -91,7 +127,16 @@ export interface Snapshotter {
 }
 
 export function createSnapshotter(options: SnapshotterOptions): Snapshotter {
-  const { points, snapshots, retentionSec, now = Date.now, onRows } = options;
+  const {
+    points,
+    snapshots,
+    retentionSec,
+    now = Date.now,
+    onRows,
+    sliceRows = SNAPSHOT_SLICE_ROWS,
+    sliceMs,
+    pause = nextMacrotask,
+  } = options;
   const pruneEveryMs = options.pruneEveryMs ?? Math.min(3_600_000, (retentionSec * 1000) / 10);
   let rowsWritten = 0;
   let writeFailures = 0;
@@ -130,26 +175,36 @@ export function createSnapshotter(options: SnapshotterOptions): Snapshotter {
         if (snapshots.mode !== "none" && at - lastPruneMs >= pruneEveryMs) await prune();
         return;
       }
-      const rows = snapshotRows(points, { ...options, endMs: at });
+      const rows = await snapshotRowsSliced(points, { ...options, endMs: at, sliceRows, sliceMs, pause });
       try {
         onRows?.(rows);
       } catch (error) {
         log.error("snapshot rows hook failed", { error: errorMessage(error) });
       }
       if (snapshots.mode === "none") return;
+      // In batches with a pause between them; a failed batch stops the write, and the rows of the batches
+      // before it (which landed, whole) are counted.
+      let written = 0;
       try {
-        await snapshots.append(rows);
-        rowsWritten += rows.length;
-        lastWrite = { at: toRfc3339(at), ok: true, rows: rows.length, error: null };
+        const boundary = pacer({ sliceMs, pause });
+        for (let from = 0; from < rows.length; from += sliceRows) {
+          if (from > 0) await boundary();
+          const batch = rows.slice(from, from + sliceRows);
+          await snapshots.append(batch);
+          written += batch.length;
+        }
+        lastWrite = { at: toRfc3339(at), ok: true, rows: written, error: null };
       } catch (error) {
         writeFailures++;
-        lastWrite = { at: toRfc3339(at), ok: false, rows: 0, error: errorMessage(error) };
+        lastWrite = { at: toRfc3339(at), ok: false, rows: written, error: errorMessage(error) };
         log.error("snapshot write failed", {
           error: lastWrite.error,
           mode: snapshots.mode,
           rows: rows.length,
+          written,
         });
       }
+      rowsWritten += written;
       if (at - lastPruneMs >= pruneEveryMs) await prune();
     },
     prune,

@@ -13,23 +13,39 @@ const NAMES = 50_000;
 const KEY = "cardinality-key-51c0";
 const MB = 1024 * 1024;
 
-/** Serves `NAMES` signals, one point each a minute ago, in cursor pages of the requested size. */
+/**
+ * Serves `NAMES` signals, one point each a minute ago, in cursor pages of the requested size. The pages of the
+ * default size are rendered before the service starts: this process times the /health probes, so its own
+ * event loop must not be busy building JSON while they run.
+ */
 function hostileUpstream() {
   const atMs = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+  const pages = new Map<string, string>();
+  const page = (from: number, size: number): string => {
+    const key = `${from}/${size}`;
+    let body = pages.get(key);
+    if (body === undefined) {
+      const to = Math.min(NAMES, from + size);
+      const data = [];
+      for (let i = from; i < to; i++) {
+        data.push({
+          signal: `sig-${String(i).padStart(5, "0")}`,
+          timestamp: toRfc3339(atMs),
+          coherenceScore: 50 + (i % 50),
+        });
+      }
+      pages.set(key, body = JSON.stringify({ data, next_cursor: to < NAMES ? String(to) : null }));
+    }
+    return body;
+  };
+  for (let from = 0; from < NAMES; from += 1000) page(from, 1000);
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
     const url = new URL(req.url);
-    const from = Number(url.searchParams.get("cursor") ?? 0);
-    const size = Number(url.searchParams.get("page_size") ?? 1000);
-    const to = Math.min(NAMES, from + size);
-    const data = [];
-    for (let i = from; i < to; i++) {
-      data.push({
-        signal: `sig-${String(i).padStart(5, "0")}`,
-        timestamp: toRfc3339(atMs),
-        coherenceScore: 50 + (i % 50),
-      });
-    }
-    return Response.json({ data, next_cursor: to < NAMES ? String(to) : null });
+    const body = page(
+      Number(url.searchParams.get("cursor") ?? 0),
+      Number(url.searchParams.get("page_size") ?? 1000),
+    );
+    return new Response(body, { headers: { "Content-Type": "application/json" } });
   });
   return { server, baseUrl: `http://127.0.0.1:${server.addr.port}` };
 }
@@ -47,20 +63,29 @@ async function timed(url: string): Promise<{ status: number; bytes: number; ms: 
   return { status: response.status, bytes, ms: performance.now() - started };
 }
 
-/** Probes /health back to back until `done` resolves; returns the slowest answer, ms. */
-async function probeHealth(url: string, done: Promise<unknown>): Promise<{ maxMs: number; probes: number }> {
+/** Probes /health back to back (10 ms apart) until `done` settles; returns every answer's time, ms. */
+async function probeHealth(url: string, done: Promise<unknown>): Promise<number[]> {
   let finished = false;
   done.finally(() => finished = true);
-  let maxMs = 0, probes = 0;
+  const times: number[] = [];
   while (!finished) {
     const r = await timed(`${url}/health`);
     equal(r.status, 200);
-    maxMs = Math.max(maxMs, r.ms);
-    probes++;
+    times.push(r.ms);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  return { maxMs, probes };
+  return times;
 }
+
+/** The 95th percentile (nearest rank) and the maximum of some times, ms. */
+function summary(times: number[]): { p95: number; max: number; probes: number } {
+  const sorted = [...times].sort((a, b) => a - b);
+  const p95 = sorted[Math.max(0, Math.ceil(sorted.length * 0.95) - 1)] ?? NaN;
+  return { p95, max: sorted.at(-1) ?? NaN, probes: sorted.length };
+}
+
+/** The /health target of issue 12, ms. */
+const HEALTH_MS = 100;
 
 Deno.test({
   name:
@@ -102,7 +127,7 @@ Deno.test({
           printed += value;
         }
       })();
-      const duringIngest = await probeHealth(url, ingested);
+      const duringIngest = summary(await probeHealth(url, ingested));
       await ingested;
       // The snapshot follows the cycle's log line: wait until it is written.
       const deadline = Date.now() + 30_000;
@@ -119,10 +144,18 @@ Deno.test({
       deepEqual(status.warnings.map((w) => w.code), ["signal_limit"]);
       ok(status.warnings[0].message.includes("MAX_SIGNALS=10000"), status.warnings[0].message);
 
-      // A scrape: bounded in size and time, and /health stays fast while it runs.
-      const scrape = timed(`${url}/metrics`);
-      const duringScrape = await probeHealth(url, scrape);
-      const metrics = await scrape;
+      // The same probes with nothing running: what this machine's load alone costs a probe (printed only).
+      const idle = summary(await probeHealth(url, new Promise((resolve) => setTimeout(resolve, 1000))));
+
+      // Scrapes: bounded in size and time, and /health stays fast while they run (five in a row, for enough
+      // probes to take a percentile of).
+      const scrapes = (async () => {
+        const all = [];
+        for (let i = 0; i < 5; i++) all.push(await timed(`${url}/metrics`));
+        return all;
+      })();
+      const duringScrape = summary(await probeHealth(url, scrapes));
+      const metrics = (await scrapes).reduce((a, b) => (b.ms > a.ms ? b : a));
       equal(metrics.status, 200);
       const text = await (await fetch(`${url}/metrics`)).text();
       ok(/^coherence_metrics_signals_omitted 9000$/m.test(text), "9,000 signals omitted from /metrics");
@@ -147,22 +180,24 @@ Deno.test({
       }
       const rss = await rssMb(child.pid);
       peakRss = Math.max(peakRss, rss);
+      const ms = (n: number) => n.toFixed(1);
       console.log(
-        `50,000 names: peak RSS ${peakRss.toFixed(1)} MB; /health max ${duringIngest.maxMs.toFixed(1)} ms ` +
-          `during ingest (${duringIngest.probes} probes), ${
-            duringScrape.maxMs.toFixed(1)
-          } ms during a scrape; ` +
-          `scrape ${(metrics.bytes / MB).toFixed(2)} MB in ${metrics.ms.toFixed(0)} ms`,
+        `50,000 names: peak RSS ${ms(peakRss)} MB; /health during ingest p95 ${ms(duringIngest.p95)} ms, ` +
+          `max ${ms(duringIngest.max)} ms (${duringIngest.probes} probes); during scrapes p95 ` +
+          `${ms(duringScrape.p95)} ms, max ${ms(duringScrape.max)} ms (${duringScrape.probes} probes); ` +
+          `idle p95 ${ms(idle.p95)} ms, max ${ms(idle.max)} ms; slowest scrape ${
+            (metrics.bytes / MB).toFixed(2)
+          } MB in ${metrics.ms.toFixed(0)} ms`,
       );
       ok(peakRss < 300, `peak RSS ${peakRss.toFixed(1)} MB`);
       ok(metrics.bytes < 5 * MB, `scrape ${metrics.bytes} bytes`);
       ok(metrics.ms < 1000, `scrape took ${metrics.ms.toFixed(0)} ms`);
-      // The target is 100 ms, NOT met during ingest yet: the cycle's synchronous merge (~0.4 s) and the snapshot
-      // of 20,002 rows computed and written to SQLite in one step (~2 s on this shared, loaded 2-core machine)
-      // block the event loop. The bound only catches a worse stall; see CHANGELOG ("Known").
-      ok(duringIngest.maxMs < 5000, `/health took ${duringIngest.maxMs.toFixed(0)} ms during ingest`);
-      // A scrape is one synchronous step of at most its own duration (under 1 s): 0.9 MB, 150-360 ms measured.
-      ok(duringScrape.maxMs < 1000, `/health took ${duringScrape.maxMs.toFixed(0)} ms during a scrape`);
+      // The issue's bound, on the 95th percentile: this 2-core machine is shared, and a probe that waits for
+      // the CPU is no stall of ours. Ingest is prepared and written in slices (staged_apply.ts, the
+      // snapshotter); a scrape is formatted metric by metric with a pause between them.
+      ok(duringIngest.probes >= 10, `only ${duringIngest.probes} probes during ingest`);
+      ok(duringIngest.p95 <= HEALTH_MS, `/health p95 ${ms(duringIngest.p95)} ms during ingest`);
+      ok(duringScrape.p95 <= HEALTH_MS, `/health p95 ${ms(duringScrape.p95)} ms during scrapes`);
     } finally {
       clearInterval(sampler);
       await reader.cancel().catch(() => {});

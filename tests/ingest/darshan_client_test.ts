@@ -2,13 +2,14 @@ import assert from "node:assert/strict";
 import {
   backoffMs,
   BodyTooLargeError,
+  boundedChunks,
   createDarshanClient,
   type DarshanClientOptions,
   isRetriable,
   MalformedBodyError,
   networkCause,
   parseRetryAfter,
-  readBounded,
+  readRecords,
   UpstreamError,
 } from "../../src/ingest/darshan_client.ts";
 import { DIALECTS } from "../../src/ingest/dialect.ts";
@@ -490,20 +491,95 @@ function countingBody(total: number, chunk: number) {
   return { stream, seen };
 }
 
-Deno.test("readBounded() returns a body within the limit whole", async () => {
+/** Reads the chunks of `boundedChunks`, keeping copies (each chunk is valid only until the next). */
+async function collect(stream: ReadableStream<Uint8Array>, maxBytes: number) {
+  const chunks: Uint8Array[] = [];
+  /** The size of each chunk's backing buffer when it was yielded. */
+  const backing: number[] = [];
+  /** The buffers of earlier chunks, to see whether the next reads took them over. */
+  const buffers: ArrayBufferLike[] = [];
+  for await (const chunk of boundedChunks(stream, maxBytes)) {
+    chunks.push(chunk.slice());
+    backing.push(chunk.buffer.byteLength);
+    buffers.push(chunk.buffer);
+  }
+  return { bytes: chunks.reduce((n, c) => n + c.byteLength, 0), chunks: chunks.length, backing, buffers };
+}
+
+Deno.test("boundedChunks() yields a body within the limit whole", async () => {
   const { stream } = countingBody(10 * 1024, 1024);
-  const bytes = await readBounded(stream, 10 * 1024);
-  assert.equal(bytes.byteLength, 10 * 1024);
+  const { bytes } = await collect(stream, 10 * 1024);
+  assert.equal(bytes, 10 * 1024);
 });
 
-Deno.test("readBounded() stops at the limit plus one chunk and cancels the stream", async () => {
+Deno.test("boundedChunks() reads a byte stream into one reused 64 KiB block", async () => {
+  // A byte stream, as a fetch body is: 1 MiB in 16 KiB pieces.
+  let sent = 0;
+  const stream = new ReadableStream({
+    type: "bytes",
+    pull(controller) {
+      if (sent >= 1024 * 1024) {
+        controller.close();
+        // A pending BYOB read is answered by an empty response after the close.
+        return controller.byobRequest?.respond(0);
+      }
+      controller.enqueue(new Uint8Array(16 * 1024).fill(0x20));
+      sent += 16 * 1024;
+    },
+  });
+  const { bytes: read, backing, buffers } = await collect(stream, 2 * 1024 * 1024);
+  assert.equal(read, 1024 * 1024);
+  // Every chunk is a view of the 64 KiB block, and each read took the block back from the chunk before
+  // (its buffer is detached): one block for the whole body, however long.
+  assert.ok(backing.every((n) => n === 64 * 1024), backing.join());
+  assert.ok(buffers.slice(0, -1).every((b) => b.byteLength === 0));
+});
+
+Deno.test("boundedChunks() stops at the limit plus one chunk and cancels the stream", async () => {
   const { stream, seen } = countingBody(100 * 1024 * 1024, 4096);
-  const error = await readBounded(stream, 64 * 1024).then(() => null, (e: unknown) => e);
+  const error = await collect(stream, 64 * 1024).then(() => null, (e: unknown) => e);
   assert.ok(error instanceof BodyTooLargeError);
   assert.equal(error.limitBytes, 64 * 1024);
   assert.equal(error.readBytes, 64 * 1024 + 4096);
   assert.ok(seen.pulled <= 64 * 1024 + 4096, `pulled ${seen.pulled} bytes`);
   assert.ok(seen.cancelled);
+});
+
+Deno.test("readRecords() parses the records while reading and returns the rest of the body", async () => {
+  const text = JSON.stringify({ next_cursor: "c2", data: [rec(1), rec(2)], page: 1 });
+  const { body, records } = await readRecords(new Response(text).body, 1024 * 1024, DIALECTS.darshan);
+  assert.deepEqual(records, [rec(1), rec(2)]);
+  assert.deepEqual(body, { next_cursor: "c2", data: [rec(1), rec(2)], page: 1 });
+});
+
+Deno.test("readRecords() parses a page over 4 MiB while reading it: the same records, the cursor kept", async () => {
+  const records = Array.from({ length: 60_000 }, (_, i) => rec(i % 600, 50 + (i % 50), `s${i}`));
+  const text = JSON.stringify({ next_cursor: "c2", data: records, page: 1 });
+  assert.ok(text.length > 4 * 1024 * 1024);
+  const read = await readRecords(new Response(text).body, 32 * 1024 * 1024, DIALECTS.darshan);
+  assert.deepEqual(read.records, records);
+  // The streamed body is the document without its records: what nextOf() reads.
+  assert.deepEqual(read.body, { next_cursor: "c2", data: [], page: 1 });
+});
+
+Deno.test("readRecords() cancels a large body as soon as it stops being JSON, without reading the rest", async () => {
+  const seen = { pulled: 0, cancelled: false };
+  const spaces = new TextEncoder().encode(" ".repeat(4096));
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      seen.pulled++;
+      // 6 MiB of spaces inside the records array, then a stray "}", then spaces for ever.
+      if (seen.pulled === 1) controller.enqueue(new TextEncoder().encode('{"data": ['));
+      else if (seen.pulled === 1500) controller.enqueue(new TextEncoder().encode("1]}}"));
+      else controller.enqueue(spaces);
+    },
+    cancel() {
+      seen.cancelled = true;
+    },
+  }, { highWaterMark: 0 });
+  await assert.rejects(readRecords(stream, 64 * 1024 * 1024, DIALECTS.darshan), MalformedBodyError);
+  assert.ok(seen.cancelled);
+  assert.ok(seen.pulled < 1510, `pulled ${seen.pulled} chunks`);
 });
 
 Deno.test("pull() fails at once on a page over maxBodyBytes, saying the size limit was hit, not malformed", async () => {

@@ -642,3 +642,42 @@ Deno.test("createPoller() rejects records of new signals beyond maxSignals as si
   assert.equal(second.rejected, 5);
   assert.deepEqual(second.rejectedByReason, { invalid_score: 1, signal_limit: 4 });
 });
+
+Deno.test("createPoller() prepares a large cycle in slices, readers seeing the held state until it is applied", async () => {
+  const many = Array.from({ length: 1200 }, (_, i) => ({ signal: `s${i}`, ts: T0 - 10 * MIN, score: 70 }));
+  const { source } = fakeSource([ok(points("held", T0 - 20 * MIN, 3)), ok(many)]);
+  const seen: { size: number; signals: number }[] = [];
+  const { poller: p, store } = poller(source, {
+    sliceMs: 0,
+    pause: () => {
+      seen.push({ size: store.size, signals: store.signalCount });
+      return Promise.resolve();
+    },
+  });
+  await p.runCycle();
+  seen.length = 0;
+  const cycle = await p.runCycle();
+  // 1,200 points grouped (1 each), 1,200 groups (1 each) and 1,200 signals built (10 each) in slices of
+  // 2,500: five pauses, all before any of the cycle's points is visible.
+  assert.deepEqual(seen, Array.from({ length: 5 }, () => ({ size: 3, signals: 1 })));
+  assert.equal(cycle.inserted, 1200);
+  assert.equal(store.signalCount, 1201);
+});
+
+Deno.test("createPoller() stop() during a cycle's preparation applies none of it", async () => {
+  const many = Array.from({ length: 1200 }, (_, i) => ({ signal: `s${i}`, ts: T0 - 10 * MIN, score: 70 }));
+  const { source } = fakeSource([ok(many)]);
+  let stopping: Promise<void> | null = null;
+  const { poller: p, store } = poller(source, {
+    sliceMs: 0,
+    pause: () => {
+      stopping ??= p.stop();
+      return Promise.resolve();
+    },
+  });
+  const cycle = await p.runCycle();
+  await stopping;
+  assert.equal(cycle.ok, false);
+  assert.match(cycle.error ?? "", /ingest stopped/);
+  assert.equal(store.size, 0);
+});

@@ -20,6 +20,17 @@ async function readAll(text: string | Uint8Array, size: number, names: readonly 
   return { records: out, batches };
 }
 
+/** The records and the envelope (the generator's return value). */
+async function readWithEnvelope(text: string | Uint8Array, size: number, names: readonly string[] = DATA) {
+  const records: unknown[] = [];
+  const batches = recordBatches(chunksOf(text, size), names);
+  while (true) {
+    const next = await batches.next();
+    if (next.done) return { records, envelope: next.value };
+    records.push(...next.value);
+  }
+}
+
 async function streamError(text: string, size = 5): Promise<RecordStreamError> {
   try {
     await readAll(text, size);
@@ -111,7 +122,10 @@ Deno.test("recordBatches() agrees with JSON.parse on random documents and chunki
       async (records, others, bare, size) => {
         const expected = JSON.parse(JSON.stringify(records));
         const text = bare ? JSON.stringify(records) : JSON.stringify({ ...others, data: records });
-        deepEqual((await readAll(text, size)).records, expected);
+        const read = await readWithEnvelope(text, size);
+        deepEqual(read.records, expected);
+        // The envelope is the document with the records array emptied.
+        deepEqual(JSON.parse(read.envelope), bare ? [] : JSON.parse(JSON.stringify({ ...others, data: [] })));
       },
     ),
     { numRuns: 300 },
@@ -126,4 +140,13 @@ Deno.test("recordBatches() surfaces a failing chunk source", async () => {
   await rejects(async () => {
     for await (const _ of recordBatches(failing(), DATA)) { /* drain */ }
   }, /disk went away/);
+});
+
+Deno.test("recordBatches() returns the envelope without the records or the whitespace between tokens", async () => {
+  const spaces = " ".repeat(100_000);
+  const text =
+    `{ "next_cursor" : "a ] b",${spaces}"data": [${spaces}{"x": "]"},${spaces}2${spaces}] ,"page":3}${spaces}`;
+  const read = await readWithEnvelope(text, 4096);
+  deepEqual(read.records, [{ x: "]" }, 2]);
+  equal(read.envelope, '{"next_cursor":"a ] b","data":[],"page":3}');
 });

@@ -581,3 +581,13 @@ async function promtoolCheckRules(path: string): Promise<{ success: boolean; out
   const decoder = new TextDecoder();
   return { success, output: (decoder.decode(stdout) + decoder.decode(stderr)).trim() };
 }
+Deno.test("ServiceMetrics.exposition(), formatted one metric at a time, is prom-client's registry.metrics() text, then the process metrics", async () => {
+  const { app, metrics, snapshotter } = wired();
+  await exercise(app);
+  await snapshotter.afterCycle();
+  const text = await metrics.exposition();
+  ok(text.includes('coherence_window_mean_score{signal="alpha"'), "the window gauges are populated");
+  const service = await metrics.registry.metrics();
+  equal(text.slice(0, service.length + 1), `${service}\n`);
+  ok(text.slice(service.length).includes("process_resident_memory_bytes"), "then the process metrics");
+});

@@ -4,7 +4,7 @@ import { DEFAULT_THRESHOLDS } from "../../src/core/risk.ts";
 import { momentsOf } from "../../src/core/stats.ts";
 import { openSqliteStore } from "../../src/persistence/sqlite_store.ts";
 import type { HistoryQuery, SnapshotRow, SnapshotStore } from "../../src/persistence/snapshot.ts";
-import { createSnapshotter, snapshotRows } from "../../src/persistence/snapshotter.ts";
+import { createSnapshotter, snapshotRows, snapshotRowsSliced } from "../../src/persistence/snapshotter.ts";
 import { series, T0 } from "../helpers.ts";
 
 function pointsStore(): PointStore {
@@ -145,4 +145,95 @@ Deno.test("createSnapshotter() writes nothing for PERSISTENCE=none", async () =>
   await snapshotter.afterCycle();
   equal(snapshotter.status().active, false);
   equal(snapshotter.status().writeFailures, 0);
+});
+
+/** Three signals: with two windows, a snapshot of 8 rows. */
+function threeSignals(): PointStore {
+  const store = pointsStore();
+  store.apply(series("gamma", T0, 10, (i) => 70 + i));
+  return store;
+}
+
+Deno.test("snapshotRowsSliced() gives snapshotRows()'s rows, pausing after every slice", async () => {
+  const points = threeSignals();
+  let pauses = 0;
+  const rows = await snapshotRowsSliced(points, {
+    ...base,
+    endMs: T0,
+    sliceRows: 3,
+    sliceMs: 0,
+    pause: () => {
+      pauses++;
+      return Promise.resolve();
+    },
+  });
+  deepEqual(rows, snapshotRows(points, { ...base, endMs: T0 }));
+  equal(rows.length, 8);
+  equal(pauses, 2, "after rows 3 and 6");
+});
+
+Deno.test("createSnapshotter() writes a snapshot in batches of sliceRows with a pause between them", async () => {
+  const snapshots = flakyStore();
+  snapshots.healthy = true;
+  const batches: number[] = [];
+  const append = snapshots.append.bind(snapshots);
+  snapshots.append = (rows) => {
+    batches.push(rows.length);
+    return append(rows);
+  };
+  const events: string[] = [];
+  const snapshotter = createSnapshotter({
+    ...base,
+    points: threeSignals(),
+    snapshots,
+    retentionSec: 86400,
+    now: () => T0,
+    sliceRows: 3,
+    sliceMs: 0,
+    pause: () => {
+      events.push(`pause after ${batches.length} appends`);
+      return Promise.resolve();
+    },
+  });
+  await snapshotter.afterCycle();
+  deepEqual(batches, [3, 3, 2]);
+  // Two pauses while computing the 8 rows, then one between each two appends.
+  deepEqual(events, [
+    "pause after 0 appends",
+    "pause after 0 appends",
+    "pause after 1 appends",
+    "pause after 2 appends",
+  ]);
+  deepEqual(snapshots.written, snapshotRows(threeSignals(), { ...base, endMs: T0 }));
+  equal(snapshotter.status().rowsWritten, 8);
+  deepEqual(snapshotter.status().lastWrite, { at: "2025-10-29T17:00:00Z", ok: true, rows: 8, error: null });
+});
+
+Deno.test("createSnapshotter() counts the batches that landed when a later batch fails", async () => {
+  const snapshots = flakyStore();
+  snapshots.healthy = true;
+  const append = snapshots.append.bind(snapshots);
+  snapshots.append = (rows) => {
+    const result = append(rows);
+    snapshots.healthy = false; // the disk fills after the first batch
+    return result;
+  };
+  const snapshotter = createSnapshotter({
+    ...base,
+    points: threeSignals(),
+    snapshots,
+    retentionSec: 86400,
+    now: () => T0,
+    sliceRows: 3,
+    sliceMs: 0,
+    pause: () => Promise.resolve(),
+  });
+  await snapshotter.afterCycle();
+  equal(snapshots.written.length, 3);
+  const status = snapshotter.status();
+  equal(status.rowsWritten, 3);
+  equal(status.writeFailures, 1);
+  equal(status.lastWrite?.ok, false);
+  equal(status.lastWrite?.rows, 3);
+  match(status.lastWrite?.error ?? "", /EROFS/);
 });
