@@ -18,7 +18,8 @@ export const REDACTED = "***";
  * ```
  */
 export function redactUserInfo(text: string): string {
-  if (!text.includes("@")) return text;
+  // Both are needed for a match; every JSON log line has "@timestamp", few have "//".
+  if (!text.includes("@") || !text.includes("//")) return text;
   return text.replace(/((?:[a-z][a-z\d+.-]*:)?\/\/)[^\s/?#"'<>\\]*@/gi, `$1${REDACTED}@`);
 }
 
