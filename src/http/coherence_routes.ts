@@ -9,7 +9,6 @@ import { rollingSeries, seriesGrid } from "../core/series.ts";
 import {
   type MetricsResponse,
   MetricsResponseSchema,
-  ProblemSchema,
   SeriesResponseSchema,
   SignalsResponseSchema,
 } from "../schemas.ts";
@@ -18,7 +17,7 @@ import type { PointStore } from "../core/point_store.ts";
 import { POOLED_SIGNAL, type SourceKind } from "../core/vocabulary.ts";
 import type { AppEnv } from "./env.ts";
 import { round3 } from "./middleware.ts";
-import { ProblemError } from "./problem.ts";
+import { ProblemError, QUERY_PROBLEMS } from "./problem.ts";
 import { bodyWithLatency, ResponseCache } from "./response_cache.ts";
 import { requestedSignal } from "./signal.ts";
 
@@ -52,11 +51,6 @@ export const MetricsQuerySchema = z.object({
   }),
 });
 
-const problems = {
-  400: { content: { "application/problem+json": { schema: ProblemSchema } }, description: "Invalid query" },
-  404: { content: { "application/problem+json": { schema: ProblemSchema } }, description: "Unknown signal" },
-};
-
 function metricsRoute(path: string, summary: string) {
   return createRoute({
     method: "get",
@@ -65,7 +59,7 @@ function metricsRoute(path: string, summary: string) {
     request: { query: MetricsQuerySchema },
     responses: {
       200: { content: { "application/json": { schema: MetricsResponseSchema } }, description: summary },
-      ...problems,
+      ...QUERY_PROBLEMS,
     },
   });
 }
@@ -94,7 +88,7 @@ const seriesRoute = createRoute({
   request: { query: SeriesQuerySchema },
   responses: {
     200: { content: { "application/json": { schema: SeriesResponseSchema } }, description: "Series" },
-    ...problems,
+    ...QUERY_PROBLEMS,
   },
 });
 

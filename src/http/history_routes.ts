@@ -6,9 +6,9 @@ import { parseWindow } from "../core/window.ts";
 import { parseTimestamp } from "../core/time.ts";
 import type { StoreRegistry } from "../persistence/registry.ts";
 import type { SnapshotRow } from "../persistence/snapshot.ts";
-import { HistoryResponseSchema, ProblemSchema } from "../schemas.ts";
+import { HistoryResponseSchema } from "../schemas.ts";
 import type { AppEnv } from "./env.ts";
-import { ProblemError } from "./problem.ts";
+import { ProblemError, problemSpec, QUERY_PROBLEMS } from "./problem.ts";
 import { type KnownSignals, signalParameter, unknownSignal } from "./signal.ts";
 
 export const MAX_HISTORY_LIMIT = 10_000;
@@ -43,15 +43,8 @@ const historyRoute = createRoute({
   request: { query: HistoryQuerySchema },
   responses: {
     200: { content: { "application/json": { schema: HistoryResponseSchema } }, description: "History" },
-    400: { content: { "application/problem+json": { schema: ProblemSchema } }, description: "Invalid query" },
-    404: {
-      content: { "application/problem+json": { schema: ProblemSchema } },
-      description: "Unknown signal",
-    },
-    503: {
-      content: { "application/problem+json": { schema: ProblemSchema } },
-      description: "The store cannot be read",
-    },
+    ...QUERY_PROBLEMS,
+    503: problemSpec("The store cannot be read"),
   },
 });
 

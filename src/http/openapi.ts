@@ -10,18 +10,16 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Config } from "../config.ts";
 import { STORE_MODES } from "../core/vocabulary.ts";
-import { ProblemSchema } from "../schemas.ts";
 import { isPublicPath, SESSION_COOKIE } from "./auth.ts";
 import { DOCS_ASSETS } from "./docs_routes.ts";
 import type { AppEnv } from "./env.ts";
 import { MAX_BODY_BYTES, MAX_URL_LENGTH } from "./middleware.ts";
 import { EXAMPLE_REQUEST_ID, responseExamples } from "./openapi_examples.ts";
-import { problemBody, type ProblemKind } from "./problem.ts";
+import { problemBody, type ProblemKind, problemSpec } from "./problem.ts";
 
 type Api = OpenAPIHono<AppEnv>;
 export type OpenApiDocument = ReturnType<Api["getOpenAPI31Document"]>;
 
-const problemContent = { "application/problem+json": { schema: ProblemSchema } };
 const text = (description: string) => z.string().openapi({ description });
 
 /** Registers the routes that are plain Hono handlers, so the document lists every route the app serves. */
@@ -114,7 +112,7 @@ export function registerPlainRoutes(api: Api, config: Pick<Config, "apiToken">):
         },
       },
       304: { description: "Not modified (If-None-Match matched the ETag)" },
-      404: { description: "No such asset", content: problemContent },
+      404: problemSpec("No such asset"),
     },
   });
   registry.registerPath({
@@ -148,7 +146,7 @@ export function registerPlainRoutes(api: Api, config: Pick<Config, "apiToken">):
           },
         },
         304: { description: "Not modified (If-None-Match matched the ETag)" },
-        404: { description: "No such asset", content: problemContent },
+        404: problemSpec("No such asset"),
       },
     });
   }

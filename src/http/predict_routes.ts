@@ -16,12 +16,11 @@ import {
   BacktestResponseSchema,
   type PredictResponse,
   PredictResponseSchema,
-  ProblemSchema,
 } from "../schemas.ts";
 import type { AppEnv } from "./env.ts";
 import { MetricsQuerySchema } from "./coherence_routes.ts";
 import { round3 } from "./middleware.ts";
-import { ProblemError } from "./problem.ts";
+import { ProblemError, QUERY_PROBLEMS } from "./problem.ts";
 import { bodyWithLatency, ResponseCache } from "./response_cache.ts";
 import { requestedSignal } from "./signal.ts";
 
@@ -65,11 +64,6 @@ export const BacktestQuerySchema = MetricsQuerySchema.omit({ end: true }).extend
     }),
 });
 
-const problems = {
-  400: { content: { "application/problem+json": { schema: ProblemSchema } }, description: "Invalid query" },
-  404: { content: { "application/problem+json": { schema: ProblemSchema } }, description: "Unknown signal" },
-};
-
 const predictRoute = createRoute({
   method: "get",
   path: "/predict",
@@ -77,7 +71,7 @@ const predictRoute = createRoute({
   request: { query: PredictQuerySchema },
   responses: {
     200: { content: { "application/json": { schema: PredictResponseSchema } }, description: "Forecast" },
-    ...problems,
+    ...QUERY_PROBLEMS,
   },
 });
 
@@ -88,7 +82,7 @@ const backtestRoute = createRoute({
   request: { query: BacktestQuerySchema },
   responses: {
     200: { content: { "application/json": { schema: BacktestResponseSchema } }, description: "Backtest" },
-    ...problems,
+    ...QUERY_PROBLEMS,
   },
 });
 

@@ -4,7 +4,7 @@
  */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { Problem } from "../schemas.ts";
+import { type Problem, ProblemSchema } from "../schemas.ts";
 
 export const PROBLEM_BASE = "https://coherence-engine.dev/problems/";
 
@@ -64,3 +64,12 @@ export function problemResponse(c: Context, body: Problem, headers: Record<strin
     "content-type": "application/problem+json",
   });
 }
+
+/** An OpenAPI response that is a problem, for a route's `responses`. */
+export const problemSpec = (description: string) => ({
+  content: { "application/problem+json": { schema: ProblemSchema } },
+  description,
+});
+
+/** The problems every route that takes a query with `signal` answers. */
+export const QUERY_PROBLEMS = { 400: problemSpec("Invalid query"), 404: problemSpec("Unknown signal") };
