@@ -3,8 +3,6 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { getLogger } from "@logtape/logtape";
 import type { Context, TypedResponse } from "hono";
 import { buildReport, toRfc3339 } from "../core/report.ts";
-import { parseWindow } from "../core/window.ts";
-import { parseTimestamp } from "../core/time.ts";
 import { rollingSeries, seriesGrid } from "../core/series.ts";
 import {
   type MetricsResponse,
@@ -19,7 +17,7 @@ import type { AppEnv } from "./env.ts";
 import { round3 } from "./middleware.ts";
 import { ProblemError, QUERY_PROBLEMS } from "./problem.ts";
 import { bodyWithLatency, ResponseCache } from "./response_cache.ts";
-import { requestedSignal } from "./signal.ts";
+import { requestedSignal, timeParameter, windowParameter } from "./query.ts";
 
 const log = getLogger(["coherence", "metrics"]);
 
@@ -120,19 +118,6 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
   const now = deps.now ?? Date.now;
   const app = new OpenAPIHono<AppEnv>();
 
-  function parseEnd(text: string, name = "end"): number {
-    const trimmed = text.trim();
-    const value = /^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : trimmed;
-    const ms = parseTimestamp(value);
-    if (ms === null) {
-      throw new ProblemError(
-        name === "end" ? "invalid-end" : "invalid-parameter",
-        `Cannot parse ${name} "${text}": expected an RFC 3339 date-time such as 2025-10-29T17:43:00Z, or epoch seconds or milliseconds`,
-      );
-    }
-    return ms;
-  }
-
   /**
    * Answers are cached (`response_cache.ts`) by request URL — route and raw query string: identical query
    * strings validate and answer identically, so a repeat is answered before validation — for the second the
@@ -174,7 +159,7 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
   function answer(url: string, query: z.infer<typeof MetricsQuerySchema>, method?: string) {
     const started = performance.now();
     const second = Math.floor(now() / 1000);
-    const endMs = query.end === undefined ? second * 1000 : parseEnd(query.end);
+    const endMs = query.end === undefined ? second * 1000 : timeParameter("end", query.end);
     const json = JSON.stringify(compute(query, endMs, started, method));
     cache.set(url, second, dataEpoch(), json);
     return json;
@@ -186,9 +171,7 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
     started: number,
     method?: string,
   ) {
-    const windowSec = query.window === undefined ? config.windows[0] : parseWindow(query.window, {
-      maxSec: config.maxWindowSec,
-    });
+    const windowSec = windowParameter(config, query.window);
     const only = requestedSignal(store, query.signal);
     const signal = only ?? POOLED_SIGNAL;
     const stats = store.window(only, endMs - windowSec * 1000, endMs);
@@ -226,12 +209,10 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
 
   app.openapi(seriesRoute, (c) => {
     const query = c.req.valid("query");
-    const windowSec = query.window === undefined
-      ? config.windows[0]
-      : parseWindow(query.window, { maxSec: config.maxWindowSec });
+    const windowSec = windowParameter(config, query.window);
     const only = requestedSignal(store, query.signal);
     // `seriesGrid` truncates `to` (default: the request time) to the whole second, like `end` everywhere.
-    const toMs = query.to === undefined ? now() : parseEnd(query.to, "to");
+    const toMs = query.to === undefined ? now() : timeParameter("to", query.to);
     // A loop, not Math.min(...list): spreading one argument per signal overflows the stack at ~150,000 signals.
     const heldFrom = store.signals().reduce(
       (oldest, s) => only === undefined || s.signal === only ? Math.min(oldest, s.oldestMs) : oldest,
@@ -240,7 +221,7 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
     const fromMs = query.from === undefined
       // Held data starting after `to` (a `to` before the data) leaves the default span empty, not inverted.
       ? Math.min(toMs, Math.max(toMs - 86_400_000, Number.isFinite(heldFrom) ? heldFrom : toMs))
-      : parseEnd(query.from, "from");
+      : timeParameter("from", query.from);
     if (fromMs > toMs) {
       throw new ProblemError(
         "invalid-parameter",

@@ -2,14 +2,18 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Config } from "../config.ts";
 import { POOLED_SIGNAL, STORE_MODES } from "../core/vocabulary.ts";
-import { parseWindow } from "../core/window.ts";
-import { parseTimestamp } from "../core/time.ts";
 import type { StoreRegistry } from "../persistence/registry.ts";
 import type { SnapshotRow } from "../persistence/snapshot.ts";
 import { HistoryResponseSchema } from "../schemas.ts";
 import type { AppEnv } from "./env.ts";
 import { ProblemError, problemSpec, QUERY_PROBLEMS } from "./problem.ts";
-import { type KnownSignals, signalParameter, unknownSignal } from "./signal.ts";
+import {
+  type KnownSignals,
+  signalParameter,
+  timeParameter,
+  unknownSignal,
+  windowParameter,
+} from "./query.ts";
 
 export const MAX_HISTORY_LIMIT = 10_000;
 const DEFAULT_HISTORY_LIMIT = 100;
@@ -78,9 +82,7 @@ export function historyRoutes(deps: HistoryDeps): OpenAPIHono<AppEnv> {
 
   app.openapi(historyRoute, async (c) => {
     const query = c.req.valid("query");
-    const windowSec = query.window === undefined
-      ? config.windows[0]
-      : parseWindow(query.window, { maxSec: config.maxWindowSec });
+    const windowSec = windowParameter(config, query.window);
     const requested = signalParameter(query.signal);
     const signal = requested ?? POOLED_SIGNAL;
     const limit = query.limit === undefined ? DEFAULT_HISTORY_LIMIT : Number(query.limit);
@@ -90,18 +92,7 @@ export function historyRoutes(deps: HistoryDeps): OpenAPIHono<AppEnv> {
         `Query parameter "limit" is not valid: expected 1 to ${MAX_HISTORY_LIMIT}, got ${limit}`,
       );
     }
-    let sinceMs: number | undefined;
-    if (query.since !== undefined) {
-      const text = query.since.trim();
-      const ms = parseTimestamp(/^\d+(\.\d+)?$/.test(text) ? Number(text) : text);
-      if (ms === null) {
-        throw new ProblemError(
-          "invalid-parameter",
-          `Cannot parse since "${query.since}": expected an RFC 3339 date-time or epoch seconds or milliseconds`,
-        );
-      }
-      sinceMs = ms;
-    }
+    const sinceMs = query.since === undefined ? undefined : timeParameter("since", query.since);
     const mode = query.store ?? persistence.registry.active.mode;
     let store;
     try {

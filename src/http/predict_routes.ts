@@ -6,7 +6,6 @@ import jStat from "jstat";
 import { backtest, forecast } from "../core/forecast.ts";
 import { buildReport, toRfc3339 } from "../core/report.ts";
 import { summarize } from "../core/stats.ts";
-import { parseTimestamp } from "../core/time.ts";
 import { parseWindow, WindowError } from "../core/window.ts";
 import { POOLED_SIGNAL, type SourceKind } from "../core/vocabulary.ts";
 import type { PointStore } from "../core/point_store.ts";
@@ -22,7 +21,7 @@ import { MetricsQuerySchema } from "./coherence_routes.ts";
 import { round3 } from "./middleware.ts";
 import { ProblemError, QUERY_PROBLEMS } from "./problem.ts";
 import { bodyWithLatency, ResponseCache } from "./response_cache.ts";
-import { requestedSignal } from "./signal.ts";
+import { requestedSignal, timeParameter, windowParameter } from "./query.ts";
 
 const log = getLogger(["coherence", "predict"]);
 
@@ -114,22 +113,6 @@ function parseHorizon(text: string | undefined, windowSec: number, maxSec: numbe
   }
 }
 
-function parseEnd(text: string): number {
-  const trimmed = text.trim();
-  const ms = parseTimestamp(/^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : trimmed);
-  if (ms === null) {
-    throw new ProblemError(
-      "invalid-end",
-      `Cannot parse end "${text}": expected an RFC 3339 date-time such as 2025-10-29T17:43:00Z, or epoch seconds or milliseconds`,
-    );
-  }
-  return ms;
-}
-
-function windowOf(config: PredictDeps["config"], text: string | undefined): number {
-  return text === undefined ? config.windows[0] : parseWindow(text, { maxSec: config.maxWindowSec });
-}
-
 /** The `/coherence/predict` answer for `query` at `endMs` (also builds the OpenAPI example). */
 export function predictAnswer(
   deps: Pick<PredictDeps, "config" | "store" | "ingest" | "source">,
@@ -138,7 +121,7 @@ export function predictAnswer(
   started: number = performance.now(),
 ): PredictResponse {
   const { config, store, ingest, source } = deps;
-  const windowSec = windowOf(config, query.window);
+  const windowSec = windowParameter(config, query.window);
   const horizonSec = parseHorizon(query.horizon, windowSec, config.maxWindowSec);
   const only = requestedSignal(store, query.signal);
   const signal = only ?? POOLED_SIGNAL;
@@ -228,7 +211,7 @@ export function backtestAnswer(
   started: number = performance.now(),
 ): BacktestResponse {
   const { config, store } = deps;
-  const windowSec = windowOf(config, query.window);
+  const windowSec = windowParameter(config, query.window);
   const horizonSec = parseHorizon(query.horizon, windowSec, config.maxWindowSec);
   const only = requestedSignal(store, query.signal);
   const count = query.points === undefined ? DEFAULT_BACKTEST_POINTS : Number(query.points);
@@ -316,7 +299,7 @@ export function predictRoutes(deps: PredictDeps): OpenAPIHono<AppEnv> {
       return jsonText(c, bodyWithLatency(cached, round3(performance.now() - started)));
     }
     const query = c.req.valid("query");
-    const endMs = query.end === undefined ? second * 1000 : parseEnd(query.end);
+    const endMs = query.end === undefined ? second * 1000 : timeParameter("end", query.end);
     const json = JSON.stringify(predictAnswer(deps, query, endMs, started));
     cache.set(c.req.url, second, dataEpoch(), json);
     return jsonText(c, json);

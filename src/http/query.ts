@@ -1,5 +1,8 @@
-/** The `signal` query parameter, checked once for every route that takes it. */
+/** The query parameters routes share (`signal`, `window`, a time), each parsed and checked in one place. */
+import type { Config } from "../config.ts";
+import { parseTimestamp } from "../core/time.ts";
 import { POOLED_SIGNAL } from "../core/vocabulary.ts";
+import { parseWindow } from "../core/window.ts";
 import { ProblemError } from "./problem.ts";
 
 /** What the check reads from the point store. */
@@ -31,4 +34,25 @@ export function requestedSignal(store: KnownSignals, text: string | undefined): 
   const requested = signalParameter(text);
   if (requested !== undefined && !store.has(requested)) throw unknownSignal(store, requested);
   return requested;
+}
+
+/** The `window` parameter in seconds: the first configured window when absent. */
+export function windowParameter(
+  config: Pick<Config, "windows" | "maxWindowSec">,
+  text: string | undefined,
+): number {
+  return text === undefined ? config.windows[0] : parseWindow(text, { maxSec: config.maxWindowSec });
+}
+
+/** A time parameter (RFC 3339 or epoch seconds or milliseconds) in epoch ms; a bad `end` is `invalid-end`. */
+export function timeParameter(name: string, text: string): number {
+  const trimmed = text.trim();
+  const ms = parseTimestamp(/^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : trimmed);
+  if (ms === null) {
+    throw new ProblemError(
+      name === "end" ? "invalid-end" : "invalid-parameter",
+      `Cannot parse ${name} "${text}": expected an RFC 3339 date-time such as 2025-10-29T17:43:00Z, or epoch seconds or milliseconds`,
+    );
+  }
+  return ms;
 }
