@@ -1,7 +1,6 @@
 /** `/coherence/*`: metrics, series and signals (predict: `predict_routes.ts`). */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { getLogger } from "@logtape/logtape";
-import type { Context, TypedResponse } from "hono";
 import { buildReport, toRfc3339 } from "../core/report.ts";
 import { rollingSeries, seriesGrid } from "../core/series.ts";
 import {
@@ -16,21 +15,10 @@ import { POOLED_SIGNAL, type SourceKind } from "../core/vocabulary.ts";
 import type { AppEnv } from "./env.ts";
 import { round3 } from "./middleware.ts";
 import { ProblemError, QUERY_PROBLEMS } from "./problem.ts";
-import { bodyWithLatency, ResponseCache } from "./response_cache.ts";
+import { cachedAnswers, jsonText, ResponseCache } from "./response_cache.ts";
 import { requestedSignal, timeParameter, windowParameter } from "./query.ts";
 
 const log = getLogger(["coherence", "metrics"]);
-
-/** What `c.json()` sends; metrics bodies are serialised (and cached) here, so they go out with `c.body()`. */
-const JSON_HEADERS = { "Content-Type": "application/json" };
-
-/**
- * Sends `text`, the JSON serialisation of a {@linkcode MetricsResponse} made in this file, typed as the route's
- * JSON response (Hono types `c.body()` as a string body, which the OpenAPI route would refuse).
- */
-function jsonText(c: Context, text: string): TypedResponse<MetricsResponse, 200, "json"> {
-  return c.body(text, 200, JSON_HEADERS) as unknown as TypedResponse<MetricsResponse, 200, "json">;
-}
 
 export const MetricsQuerySchema = z.object({
   window: z.string().max(32, { error: "at most 32 characters" }).optional().openapi({
@@ -49,18 +37,19 @@ export const MetricsQuerySchema = z.object({
   }),
 });
 
-function metricsRoute(path: string, summary: string) {
-  return createRoute({
-    method: "get",
-    path,
-    summary,
-    request: { query: MetricsQuerySchema },
-    responses: {
-      200: { content: { "application/json": { schema: MetricsResponseSchema } }, description: summary },
-      ...QUERY_PROBLEMS,
+const metricsRoute = createRoute({
+  method: "get",
+  path: "/metrics",
+  summary: "Coherence metrics for one window",
+  request: { query: MetricsQuerySchema },
+  responses: {
+    200: {
+      content: { "application/json": { schema: MetricsResponseSchema } },
+      description: "Coherence metrics for one window",
     },
-  });
-}
+    ...QUERY_PROBLEMS,
+  },
+});
 
 export const SeriesQuerySchema = MetricsQuerySchema.extend({
   from: z.string().max(64, { error: "at most 64 characters" }).optional().openapi({
@@ -118,59 +107,20 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
   const now = deps.now ?? Date.now;
   const app = new OpenAPIHono<AppEnv>();
 
-  /**
-   * Answers are cached (`response_cache.ts`) by request URL — route and raw query string: identical query
-   * strings validate and answer identically, so a repeat is answered before validation — for the second the
-   * request arrived in and the current data epoch. The default end is the request time truncated to the whole
-   * second, so every request for "now" within one second, with the same data, gets the same numbers and the
-   * same bytes (with its own `meta.latency_ms`).
-   */
-  const cache = deps.responseCache ?? new ResponseCache();
-  let seenVersion = -1;
-  let seenCoverage: number | null | undefined = undefined;
-  let epoch = 0;
-  /** Moves to a new epoch when the held points or the covered span changed. */
-  function dataEpoch(): number {
-    const version = store.version;
-    const coverage = ingest.coverageStartMs();
-    if (version !== seenVersion || coverage !== seenCoverage) {
-      seenVersion = version;
-      seenCoverage = coverage;
-      epoch++;
-    }
-    return epoch;
-  }
+  // Cached (`response_cache.ts`) by request URL — route and raw query string: identical query strings validate
+  // and answer identically, so a repeat is answered before validation. The default end is the request time
+  // truncated to the whole second, so every request for "now" within one second, with the same data, gets the
+  // same numbers and the same bytes (with its own `meta.latency_ms`).
+  const cached = cachedAnswers(deps.responseCache ?? new ResponseCache(), deps);
+  app.use("/metrics", async (c, next) => {
+    // A repeat is not logged again: "metrics computed" was logged when it was computed, and the access log has
+    // the request.
+    const hit = c.req.method === "GET" ? cached.hit(c.req.url, performance.now()) : undefined;
+    if (hit !== undefined) return jsonText<MetricsResponse>(c, hit);
+    await next();
+  });
 
-  for (const route of ["/metrics"]) {
-    app.use(route, async (c, next) => {
-      if (c.req.method === "GET") {
-        const started = performance.now();
-        const cached = cache.get(c.req.url, Math.floor(now() / 1000), dataEpoch());
-        // A repeat is not logged again: "metrics computed" was logged when it was computed, and the access
-        // log has the request.
-        if (cached !== undefined) {
-          return c.body(bodyWithLatency(cached, round3(performance.now() - started)), 200, JSON_HEADERS);
-        }
-      }
-      await next();
-    });
-  }
-
-  function answer(url: string, query: z.infer<typeof MetricsQuerySchema>, method?: string) {
-    const started = performance.now();
-    const second = Math.floor(now() / 1000);
-    const endMs = query.end === undefined ? second * 1000 : timeParameter("end", query.end);
-    const json = JSON.stringify(compute(query, endMs, started, method));
-    cache.set(url, second, dataEpoch(), json);
-    return json;
-  }
-
-  function compute(
-    query: z.infer<typeof MetricsQuerySchema>,
-    endMs: number,
-    started: number,
-    method?: string,
-  ) {
+  function compute(query: z.infer<typeof MetricsQuerySchema>, endMs: number, started: number) {
     const windowSec = windowParameter(config, query.window);
     const only = requestedSignal(store, query.signal);
     const signal = only ?? POOLED_SIGNAL;
@@ -186,7 +136,6 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
       staleAfterSec: config.staleAfterSec,
       minSamples: config.minSamples,
       coverageStartMs: ingest.coverageStartMs(),
-      method,
     });
     report.meta.latency_ms = round3(performance.now() - started);
     log.info("metrics computed", {
@@ -203,8 +152,13 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
     return report;
   }
 
-  app.openapi(metricsRoute("/metrics", "Coherence metrics for one window"), (c) => {
-    return jsonText(c, answer(c.req.url, c.req.valid("query")));
+  app.openapi(metricsRoute, (c) => {
+    const started = performance.now();
+    const query = c.req.valid("query");
+    return jsonText<MetricsResponse>(
+      c,
+      cached.answer(c.req.url, query.end, (endMs) => compute(query, endMs, started)),
+    );
   });
 
   app.openapi(seriesRoute, (c) => {

@@ -1,7 +1,6 @@
 /** `/coherence/predict` and `/coherence/predict/backtest`: the drift forecast and its replay (issue 14). */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { getLogger } from "@logtape/logtape";
-import type { Context, TypedResponse } from "hono";
 import jStat from "jstat";
 import { backtest, forecast } from "../core/forecast.ts";
 import { buildReport, toRfc3339 } from "../core/report.ts";
@@ -20,12 +19,10 @@ import type { AppEnv } from "./env.ts";
 import { MetricsQuerySchema } from "./coherence_routes.ts";
 import { round3 } from "./middleware.ts";
 import { ProblemError, QUERY_PROBLEMS } from "./problem.ts";
-import { bodyWithLatency, ResponseCache } from "./response_cache.ts";
-import { requestedSignal, timeParameter, windowParameter } from "./query.ts";
+import { cachedAnswers, jsonText, ResponseCache } from "./response_cache.ts";
+import { requestedSignal, windowParameter } from "./query.ts";
 
 const log = getLogger(["coherence", "predict"]);
-
-const JSON_HEADERS = { "Content-Type": "application/json" };
 
 /** Most window ends a backtest replays, and how many it replays by default. */
 export const MAX_BACKTEST_POINTS = 2000;
@@ -273,44 +270,21 @@ export function backtestAnswer(
 }
 
 export function predictRoutes(deps: PredictDeps): OpenAPIHono<AppEnv> {
-  const { store, ingest } = deps;
-  const now = deps.now ?? Date.now;
   const app = new OpenAPIHono<AppEnv>();
-  const cache = deps.responseCache ?? new ResponseCache();
-  let seenVersion = -1;
-  let seenCoverage: number | null | undefined = undefined;
-  let epoch = 0;
-  /** Moves to a new epoch when the held points or the covered span changed (as the metrics routes do). */
-  function dataEpoch(): number {
-    const version = store.version, coverage = ingest.coverageStartMs();
-    if (version !== seenVersion || coverage !== seenCoverage) {
-      seenVersion = version;
-      seenCoverage = coverage;
-      epoch++;
-    }
-    return epoch;
-  }
+  const cached = cachedAnswers(deps.responseCache ?? new ResponseCache(), deps);
 
   app.openapi(predictRoute, (c) => {
     const started = performance.now();
-    const second = Math.floor(now() / 1000);
-    const cached = cache.get(c.req.url, second, dataEpoch());
-    if (cached !== undefined) {
-      return jsonText(c, bodyWithLatency(cached, round3(performance.now() - started)));
-    }
+    const hit = cached.hit(c.req.url, started);
+    if (hit !== undefined) return jsonText<PredictResponse>(c, hit);
     const query = c.req.valid("query");
-    const endMs = query.end === undefined ? second * 1000 : timeParameter("end", query.end);
-    const json = JSON.stringify(predictAnswer(deps, query, endMs, started));
-    cache.set(c.req.url, second, dataEpoch(), json);
-    return jsonText(c, json);
+    return jsonText<PredictResponse>(
+      c,
+      cached.answer(c.req.url, query.end, (endMs) => predictAnswer(deps, query, endMs, started)),
+    );
   });
 
   app.openapi(backtestRoute, (c) => c.json(backtestAnswer(deps, c.req.valid("query")), 200));
 
   return app;
-}
-
-/** Sends `text`, the JSON serialisation of a {@linkcode PredictResponse} made here, typed as the route's JSON. */
-function jsonText(c: Context, text: string): TypedResponse<PredictResponse, 200, "json"> {
-  return c.body(text, 200, JSON_HEADERS) as unknown as TypedResponse<PredictResponse, 200, "json">;
 }
