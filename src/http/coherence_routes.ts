@@ -102,8 +102,36 @@ export interface CoherenceDeps {
   responseCache?: ResponseCache;
 }
 
-export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
+/** The metrics report of the window `(endMs − windowSec, endMs]` for the `signal` parameter, and its stats. */
+export function windowReport(
+  deps: Pick<CoherenceDeps, "config" | "store" | "ingest" | "source">,
+  windowSec: number,
+  signalText: string | undefined,
+  endMs: number,
+  method?: string,
+) {
   const { config, store, ingest, source } = deps;
+  const only = requestedSignal(store, signalText);
+  const signal = only ?? POOLED_SIGNAL;
+  const stats = store.window(only, endMs - windowSec * 1000, endMs);
+  const report: MetricsResponse = buildReport({
+    signal,
+    windowSec,
+    endMs,
+    stats,
+    source: source.kind,
+    thresholds: config.thresholds,
+    engineVersion: config.engineVersion,
+    staleAfterSec: config.staleAfterSec,
+    minSamples: config.minSamples,
+    coverageStartMs: ingest.coverageStartMs(),
+    method,
+  });
+  return { report, signal, only, stats };
+}
+
+export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
+  const { config, store, ingest } = deps;
   const now = deps.now ?? Date.now;
   const app = new OpenAPIHono<AppEnv>();
 
@@ -122,21 +150,7 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
 
   function compute(query: z.infer<typeof MetricsQuerySchema>, endMs: number, started: number) {
     const windowSec = windowParameter(config, query.window);
-    const only = requestedSignal(store, query.signal);
-    const signal = only ?? POOLED_SIGNAL;
-    const stats = store.window(only, endMs - windowSec * 1000, endMs);
-    const report: MetricsResponse = buildReport({
-      signal,
-      windowSec,
-      endMs,
-      stats,
-      source: source.kind,
-      thresholds: config.thresholds,
-      engineVersion: config.engineVersion,
-      staleAfterSec: config.staleAfterSec,
-      minSamples: config.minSamples,
-      coverageStartMs: ingest.coverageStartMs(),
-    });
+    const { report, signal } = windowReport(deps, windowSec, query.signal, endMs);
     report.meta.latency_ms = round3(performance.now() - started);
     log.info("metrics computed", {
       signal,

@@ -3,7 +3,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { getLogger } from "@logtape/logtape";
 import jStat from "jstat";
 import { backtest, forecast } from "../core/forecast.ts";
-import { buildReport, toRfc3339 } from "../core/report.ts";
+import { toRfc3339 } from "../core/report.ts";
 import { summarize } from "../core/stats.ts";
 import { parseWindow, WindowError } from "../core/window.ts";
 import { POOLED_SIGNAL, type SourceKind } from "../core/vocabulary.ts";
@@ -16,7 +16,7 @@ import {
   PredictResponseSchema,
 } from "../schemas.ts";
 import type { AppEnv } from "./env.ts";
-import { MetricsQuerySchema } from "./coherence_routes.ts";
+import { MetricsQuerySchema, windowReport } from "./coherence_routes.ts";
 import { round3 } from "./middleware.ts";
 import { ProblemError, QUERY_PROBLEMS } from "./problem.ts";
 import { cachedAnswers, jsonText, ResponseCache } from "./response_cache.ts";
@@ -117,27 +117,17 @@ export function predictAnswer(
   endMs: number,
   started: number = performance.now(),
 ): PredictResponse {
-  const { config, store, ingest, source } = deps;
+  const { config, store } = deps;
   const windowSec = windowParameter(config, query.window);
   const horizonSec = parseHorizon(query.horizon, windowSec, config.maxWindowSec);
-  const only = requestedSignal(store, query.signal);
-  const signal = only ?? POOLED_SIGNAL;
-  const startMs = endMs - windowSec * 1000;
-  const stats = store.window(only, startMs, endMs);
-  const report = buildReport({
-    signal,
+  const { report, signal, only, stats } = windowReport(
+    deps,
     windowSec,
+    query.signal,
     endMs,
-    stats,
-    source: source.kind,
-    thresholds: config.thresholds,
-    engineVersion: config.engineVersion,
-    staleAfterSec: config.staleAfterSec,
-    minSamples: config.minSamples,
-    coverageStartMs: ingest.coverageStartMs(),
-    method: "least-squares trend forecast; rules: mean/stdev rule-based",
-  });
-  const line = store.regression(only, startMs, endMs);
+    "least-squares trend forecast; rules: mean/stdev rule-based",
+  );
+  const line = store.regression(only, endMs - windowSec * 1000, endMs);
   const f = forecast({
     moments: line.moments,
     originMs: line.origin,
