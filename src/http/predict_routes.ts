@@ -6,9 +6,7 @@ import { backtest, forecast } from "../core/forecast.ts";
 import { toRfc3339 } from "../core/report.ts";
 import { summarize } from "../core/stats.ts";
 import { parseWindow, WindowError } from "../core/window.ts";
-import { POOLED_SIGNAL, type SourceKind } from "../core/vocabulary.ts";
-import type { PointStore } from "../core/point_store.ts";
-import type { Config } from "../config.ts";
+import { POOLED_SIGNAL } from "../core/vocabulary.ts";
 import {
   type BacktestResponse,
   BacktestResponseSchema,
@@ -16,7 +14,7 @@ import {
   PredictResponseSchema,
 } from "../schemas.ts";
 import type { AppEnv } from "./env.ts";
-import { MetricsQuerySchema, windowReport } from "./coherence_routes.ts";
+import { type CoherenceDeps, MetricsQuerySchema, windowReport } from "./coherence_routes.ts";
 import { round3 } from "./middleware.ts";
 import { ProblemError, QUERY_PROBLEMS } from "./problem.ts";
 import { cachedAnswers, jsonText, ResponseCache } from "./response_cache.ts";
@@ -82,19 +80,8 @@ const backtestRoute = createRoute({
   },
 });
 
-/** What the predict routes read. */
-export interface PredictDeps {
-  config: Pick<
-    Config,
-    "windows" | "maxWindowSec" | "thresholds" | "engineVersion" | "staleAfterSec" | "minSamples"
-  >;
-  store: PointStore;
-  ingest: { coverageStartMs(): number | null };
-  source: { kind: SourceKind };
-  now?: () => number;
-  /** Cache of answers by request and data version; a fresh one by default. */
-  responseCache?: ResponseCache;
-}
+/** What the predict routes read: what the metrics routes read. */
+export type PredictDeps = CoherenceDeps;
 
 /** `horizon` in seconds: the window when absent, else a window-like duration within MAX_WINDOW. */
 function parseHorizon(text: string | undefined, windowSec: number, maxSec: number): number {
