@@ -8,7 +8,7 @@ import { HTTPException } from "hono/http-exception";
 import { getLogger } from "@logtape/logtape";
 import { WindowError } from "../core/window.ts";
 import type { AppEnv } from "./env.ts";
-import { problemBody, ProblemError, type ProblemKind, problemResponse } from "./problem.ts";
+import { problemBody, ProblemError, type ProblemKind, problemResponse, sendProblem } from "./problem.ts";
 
 const log = getLogger(["coherence", "http"]);
 
@@ -90,34 +90,24 @@ export function notFoundOrNotAllowed(routes: () => readonly RouteEntry[]) {
     const methods = allowed(c.req.path);
     if (methods.length === 0 || methods.includes(c.req.method)) return notFound(c);
     const allow = methods.join(", ");
-    return problemResponse(
-      c,
-      problemBody("method-not-allowed", `${c.req.path} answers ${allow}, not ${c.req.method}`, {
-        requestId: c.get("requestId"),
-      }),
-      { Allow: allow },
-    );
+    return sendProblem(c, "method-not-allowed", `${c.req.path} answers ${allow}, not ${c.req.method}`, {
+      Allow: allow,
+    });
   };
 }
 
 export function notFound(c: Context<AppEnv>): Response {
-  return problemResponse(
-    c,
-    problemBody("not-found", `No route for ${c.req.method} ${c.req.path}`, { requestId: c.get("requestId") }),
-  );
+  return sendProblem(c, "not-found", `No route for ${c.req.method} ${c.req.path}`);
 }
 
 export function onError(error: Error, c: Context<AppEnv>): Response {
-  const requestId = c.get("requestId");
   if (error instanceof ProblemError) {
     const headers: Record<string, string> = error.kind === "unauthorized"
       ? { "WWW-Authenticate": 'Bearer realm="coherence-engine"' }
       : {};
-    return problemResponse(c, problemBody(error.kind, error.message, { requestId }), headers);
+    return sendProblem(c, error.kind, error.message, headers);
   }
-  if (error instanceof WindowError) {
-    return problemResponse(c, problemBody("invalid-window", error.message, { requestId }));
-  }
+  if (error instanceof WindowError) return sendProblem(c, "invalid-window", error.message);
   if (error instanceof HTTPException && error.status < 500) {
     const kind = HTTP_EXCEPTION_KINDS[error.status];
     const body = kind === undefined
@@ -129,17 +119,14 @@ export function onError(error: Error, c: Context<AppEnv>): Response {
       }
       : problemBody(kind, "");
     body.detail = error.message || body.title;
-    return problemResponse(c, { ...body, requestId }, exceptionHeaders(error));
+    return problemResponse(c, { ...body, requestId: c.get("requestId") }, exceptionHeaders(error));
   }
   log.error("unhandled error", {
     method: c.req.method,
     path: c.req.path,
     error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
   });
-  return problemResponse(
-    c,
-    problemBody("internal", "The service failed to answer; the error is logged", { requestId }),
-  );
+  return sendProblem(c, "internal", "The service failed to answer; the error is logged");
 }
 
 /** Turns a zod query validation failure into a 400 problem naming the parameter. */

@@ -94,25 +94,19 @@ export function historyRoutes(deps: HistoryDeps): OpenAPIHono<AppEnv> {
     }
     const sinceMs = query.since === undefined ? undefined : timeParameter("since", query.since);
     const mode = query.store ?? persistence.registry.active.mode;
-    let store;
-    try {
-      store = await persistence.registry.get(mode);
-    } catch (error) {
+    const unavailable = (error: unknown) => {
       throw new ProblemError(
         "store-unavailable",
         `Cannot read the ${mode} store: ${(error as Error).message}`,
-        { cause: error },
+        {
+          cause: error,
+        },
       );
-    }
+    };
+    const store = await persistence.registry.get(mode).catch(unavailable);
     const rows = store === null
       ? []
-      : await store.history({ signal, windowSec, sinceMs, limit }).catch((error) => {
-        throw new ProblemError(
-          "store-unavailable",
-          `Cannot read the ${mode} store: ${(error as Error).message}`,
-          { cause: error },
-        );
-      });
+      : await store.history({ signal, windowSec, sinceMs, limit }).catch(unavailable);
     // A signal is unknown when it is neither held nor in the store's history (held signals' history survives
     // a restart before the first ingest).
     if (rows.length === 0 && requested !== undefined && !points.has(requested)) {

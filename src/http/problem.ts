@@ -3,6 +3,7 @@
  * `status` (equal to the HTTP status) and a `detail` that says what was wrong.
  */
 import type { Context } from "hono";
+import type { AppEnv } from "./env.ts";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type Problem, ProblemSchema } from "../schemas.ts";
 
@@ -55,6 +56,16 @@ export class ProblemError extends Error {
 export function problemBody(kind: ProblemKind, detail: string, extra: Partial<Problem> = {}): Problem {
   const [status, title] = TITLES[kind];
   return { type: `${PROBLEM_BASE}${kind}`, title, status, detail, ...extra };
+}
+
+/** The `kind` problem with `detail` and the request's id, as a response. */
+export function sendProblem(
+  c: Context<AppEnv>,
+  kind: ProblemKind,
+  detail: string,
+  headers?: Record<string, string>,
+): Response {
+  return problemResponse(c, problemBody(kind, detail, { requestId: c.get("requestId") }), headers);
 }
 
 /** The problem as a response through the Hono context, keeping headers set earlier (X-Request-ID). */
