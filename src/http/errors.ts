@@ -57,25 +57,12 @@ function routePattern(path: string): RegExp {
  * GET also answers HEAD. Read from `routes()` on first use, once every route is registered.
  */
 export function allowedMethods(routes: () => readonly RouteEntry[]): (path: string) => string[] {
-  let table: { pattern: RegExp; methods: Set<string> }[] | undefined;
+  let table: { pattern: RegExp; method: string }[] | undefined;
   return (path) => {
-    table ??= Object.values(
-      routes().filter((r) => r.method !== "ALL").reduce<
-        Record<string, { pattern: RegExp; methods: Set<string> }>
-      >(
-        (byPath, r) => {
-          const entry = byPath[r.path] ??= { pattern: routePattern(r.path), methods: new Set() };
-          entry.methods.add(r.method);
-          if (r.method === "GET") entry.methods.add("HEAD");
-          return byPath;
-        },
-        {},
-      ),
-    );
-    const methods = new Set<string>();
-    for (const { pattern, methods: answered } of table) {
-      if (pattern.test(path)) answered.forEach((m) => methods.add(m));
-    }
+    table ??= routes().filter((r) => r.method !== "ALL")
+      .map((r) => ({ pattern: routePattern(r.path), method: r.method }));
+    const methods = new Set(table.filter((r) => r.pattern.test(path)).map((r) => r.method));
+    if (methods.has("GET")) methods.add("HEAD");
     return METHOD_ORDER.filter((m) => methods.has(m));
   };
 }
