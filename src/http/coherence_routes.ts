@@ -16,7 +16,7 @@ import type { AppEnv } from "./env.ts";
 import { round3 } from "./middleware.ts";
 import { ProblemError, QUERY_PROBLEMS } from "./problem.ts";
 import { cachedAnswers, jsonText, ResponseCache } from "./response_cache.ts";
-import { requestedSignal, timeParameter, windowParameter } from "./query.ts";
+import { countParameter, requestedSignal, timeParameter, windowParameter } from "./query.ts";
 
 const log = getLogger(["coherence", "metrics"]);
 
@@ -196,13 +196,7 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
         `"from" (${toRfc3339(fromMs)}) is after "to" (${toRfc3339(toMs)})`,
       );
     }
-    const count = query.points === undefined ? 120 : Number(query.points);
-    if (count < 2 || count > 1000) {
-      throw new ProblemError(
-        "invalid-parameter",
-        `Query parameter "points" is not valid: expected 2 to 1000, got ${count}`,
-      );
-    }
+    const count = countParameter("points", query.points, 120, 2, 1000);
     const grid = seriesGrid(fromMs, toMs, count);
     const points = rollingSeries(store, {
       signal: only,

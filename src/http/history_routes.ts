@@ -8,6 +8,7 @@ import { HistoryResponseSchema } from "../schemas.ts";
 import type { AppEnv } from "./env.ts";
 import { ProblemError, problemSpec, QUERY_PROBLEMS } from "./problem.ts";
 import {
+  countParameter,
   type KnownSignals,
   signalParameter,
   timeParameter,
@@ -85,13 +86,7 @@ export function historyRoutes(deps: HistoryDeps): OpenAPIHono<AppEnv> {
     const windowSec = windowParameter(config, query.window);
     const requested = signalParameter(query.signal);
     const signal = requested ?? POOLED_SIGNAL;
-    const limit = query.limit === undefined ? DEFAULT_HISTORY_LIMIT : Number(query.limit);
-    if (limit < 1 || limit > MAX_HISTORY_LIMIT) {
-      throw new ProblemError(
-        "invalid-parameter",
-        `Query parameter "limit" is not valid: expected 1 to ${MAX_HISTORY_LIMIT}, got ${limit}`,
-      );
-    }
+    const limit = countParameter("limit", query.limit, DEFAULT_HISTORY_LIMIT, 1, MAX_HISTORY_LIMIT);
     const sinceMs = query.since === undefined ? undefined : timeParameter("since", query.since);
     const mode = query.store ?? persistence.registry.active.mode;
     const unavailable = (error: unknown) => {

@@ -18,7 +18,7 @@ import { type CoherenceDeps, MetricsQuerySchema, windowReport } from "./coherenc
 import { round3 } from "./middleware.ts";
 import { ProblemError, QUERY_PROBLEMS } from "./problem.ts";
 import { cachedAnswers, jsonText, ResponseCache } from "./response_cache.ts";
-import { requestedSignal, windowParameter } from "./query.ts";
+import { countParameter, requestedSignal, windowParameter } from "./query.ts";
 
 const log = getLogger(["coherence", "predict"]);
 
@@ -188,13 +188,7 @@ export function backtestAnswer(
   const windowSec = windowParameter(config, query.window);
   const horizonSec = parseHorizon(query.horizon, windowSec, config.maxWindowSec);
   const only = requestedSignal(store, query.signal);
-  const count = query.points === undefined ? DEFAULT_BACKTEST_POINTS : Number(query.points);
-  if (count < 1 || count > MAX_BACKTEST_POINTS) {
-    throw new ProblemError(
-      "invalid-parameter",
-      `Query parameter "points" is not valid: expected 1 to ${MAX_BACKTEST_POINTS}, got ${count}`,
-    );
-  }
+  const count = countParameter("points", query.points, DEFAULT_BACKTEST_POINTS, 1, MAX_BACKTEST_POINTS);
   let oldestMs = Infinity, newestMs = -Infinity;
   for (const s of store.signals()) {
     if (only !== undefined && s.signal !== only) continue;

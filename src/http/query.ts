@@ -1,4 +1,4 @@
-/** The query parameters routes share (`signal`, `window`, a time), each parsed and checked in one place. */
+/** The query parameters routes share (`signal`, `window`, a time, a count), each parsed and checked in one place. */
 import type { Config } from "../config.ts";
 import { parseTimestamp } from "../core/time.ts";
 import { POOLED_SIGNAL } from "../core/vocabulary.ts";
@@ -55,4 +55,22 @@ export function timeParameter(name: string, text: string): number {
     );
   }
   return ms;
+}
+
+/** A whole-number parameter (its schema allows only digits): `fallback` when absent, else `min` to `max`. */
+export function countParameter(
+  name: string,
+  text: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+) {
+  const count = text === undefined ? fallback : Number(text);
+  if (count < min || count > max) {
+    throw new ProblemError(
+      "invalid-parameter",
+      `Query parameter "${name}" is not valid: expected ${min} to ${max}, got ${count}`,
+    );
+  }
+  return count;
 }
