@@ -80,9 +80,6 @@ const backtestRoute = createRoute({
   },
 });
 
-/** What the predict routes read: what the metrics routes read. */
-export type PredictDeps = CoherenceDeps;
-
 /** `horizon` in seconds: the window when absent, else a window-like duration within MAX_WINDOW. */
 function parseHorizon(text: string | undefined, windowSec: number, maxSec: number): number {
   if (text === undefined) return windowSec;
@@ -99,7 +96,7 @@ function parseHorizon(text: string | undefined, windowSec: number, maxSec: numbe
 
 /** The `/coherence/predict` answer for `query` at `endMs` (also builds the OpenAPI example). */
 export function predictAnswer(
-  deps: Pick<PredictDeps, "config" | "store" | "ingest" | "source">,
+  deps: Pick<CoherenceDeps, "config" | "store" | "ingest" | "source">,
   query: z.infer<typeof PredictQuerySchema>,
   endMs: number,
   started: number = performance.now(),
@@ -180,7 +177,7 @@ export function predictAnswer(
 
 /** The `/coherence/predict/backtest` answer for `query` (also builds the OpenAPI example). */
 export function backtestAnswer(
-  deps: Pick<PredictDeps, "config" | "store">,
+  deps: Pick<CoherenceDeps, "config" | "store">,
   query: z.infer<typeof BacktestQuerySchema>,
   started: number = performance.now(),
 ): BacktestResponse {
@@ -240,7 +237,8 @@ export function backtestAnswer(
   return body;
 }
 
-export function predictRoutes(deps: PredictDeps): OpenAPIHono<AppEnv> {
+/** `/coherence/predict` and its backtest, which read what the metrics routes read. */
+export function predictRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
   const cached = cachedAnswers(deps.responseCache ?? new ResponseCache(), deps);
 
