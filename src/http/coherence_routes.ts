@@ -2,7 +2,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { getLogger } from "@logtape/logtape";
 import { buildReport, toRfc3339 } from "../core/report.ts";
-import { rollingSeries, seriesGrid } from "../core/series.ts";
+import { rollingSeries, seriesGrid, type SeriesPoint } from "../core/series.ts";
 import {
   type MetricsResponse,
   MetricsResponseSchema,
@@ -100,6 +100,19 @@ export interface CoherenceDeps {
   now?: () => number;
   /** Cache of metrics answers by request and data version; a fresh one by default. */
   responseCache?: ResponseCache;
+}
+
+/** A `/coherence/series` point in the metrics response's field names. */
+export function seriesPoint(p: SeriesPoint) {
+  return {
+    timestamp: toRfc3339(p.endMs),
+    n: p.n,
+    coherenceMean: p.mean,
+    stdev: p.stdev,
+    volatilityIndex: p.volatilityIndex,
+    predictedDriftRisk: p.risk,
+    warnings: p.warnings,
+  };
 }
 
 /** The metrics report of the window `(endMs − windowSec, endMs]` for the `signal` parameter, and its stats. */
@@ -208,15 +221,7 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
       minSamples: config.minSamples,
       staleAfterSec: config.staleAfterSec,
       coverageStartMs: ingest.coverageStartMs(),
-    }).map((p) => ({
-      timestamp: toRfc3339(p.endMs),
-      n: p.n,
-      coherenceMean: p.mean,
-      stdev: p.stdev,
-      volatilityIndex: p.volatilityIndex,
-      predictedDriftRisk: p.risk,
-      warnings: p.warnings,
-    }));
+    }).map(seriesPoint);
     return c.json({
       signal: only ?? POOLED_SIGNAL,
       windowSec,
