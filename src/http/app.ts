@@ -12,10 +12,6 @@ import { requestId } from "hono/request-id";
 import { cors } from "hono/cors";
 import type { Config } from "../config.ts";
 import type { PointStore } from "../core/point_store.ts";
-import type { IngestCycle } from "../schemas.ts";
-import type { SourceKind } from "../core/vocabulary.ts";
-import type { StoreRegistry } from "../persistence/registry.ts";
-import type { PersistenceStatus } from "../persistence/snapshotter.ts";
 import { requestLimits, requestLog, responseHeaders } from "./middleware.ts";
 import { authRoutes, tokenAuth } from "./auth.ts";
 import { invalidQueryHook, notFound, notFoundOrNotAllowed, onError } from "./errors.ts";
@@ -24,34 +20,27 @@ import type { ServiceMetrics } from "./prometheus.ts";
 import { metricsRoutes } from "./metrics_routes.ts";
 import { docsRoutes } from "./docs_routes.ts";
 import { type OpenApiDocument, openApiDocument, registerPlainRoutes } from "./openapi.ts";
-import { coherenceRoutes } from "./coherence_routes.ts";
+import { type CoherenceDeps, coherenceRoutes } from "./coherence_routes.ts";
 import { predictRoutes } from "./predict_routes.ts";
 import type { ResponseCache } from "./response_cache.ts";
-import { systemRoutes } from "./system_routes.ts";
-import { historyRoutes } from "./history_routes.ts";
+import { type SystemDeps, systemRoutes } from "./system_routes.ts";
+import { type HistoryDeps, historyRoutes } from "./history_routes.ts";
 import { pageRoutes } from "./page_routes.ts";
 
 export type { AppEnv } from "./env.ts";
 
-/** What the ingest side tells the API. */
-export interface IngestView {
-  cycles(): IngestCycle[];
-  coverageStartMs(): number | null;
-  lastSuccessAtMs(): number | null;
-}
+/** What the ingest side tells the API: what its routes read of it. */
+export type IngestView = SystemDeps["ingest"] & CoherenceDeps["ingest"];
 
-/** What the persistence side tells the API. */
-export interface PersistenceView {
-  registry: StoreRegistry;
-  status(): PersistenceStatus;
-}
+/** What the persistence side tells the API: what its routes read of it. */
+export type PersistenceView = SystemDeps["persistence"] & HistoryDeps["persistence"];
 
 export interface AppDeps {
   config: Config;
   store: PointStore;
   ingest: IngestView;
   persistence: PersistenceView;
-  source: { kind: SourceKind; location: string; replay: boolean };
+  source: SystemDeps["source"];
   startedAtMs: number;
   now?: () => number;
   /** The Prometheus instruments, shared with ingest (built in `main.ts`; tests build their own). */

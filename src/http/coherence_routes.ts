@@ -1,15 +1,11 @@
 /** `/coherence/*`: metrics, series and signals (predict: `predict_routes.ts`). */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { getLogger } from "@logtape/logtape";
-import type { Context, TypedResponse } from "hono";
 import { buildReport, toRfc3339 } from "../core/report.ts";
-import { parseWindow } from "../core/window.ts";
-import { parseTimestamp } from "../core/time.ts";
-import { rollingSeries, seriesGrid } from "../core/series.ts";
+import { rollingSeries, seriesGrid, type SeriesPoint } from "../core/series.ts";
 import {
   type MetricsResponse,
   MetricsResponseSchema,
-  ProblemSchema,
   SeriesResponseSchema,
   SignalsResponseSchema,
 } from "../schemas.ts";
@@ -18,22 +14,11 @@ import type { PointStore } from "../core/point_store.ts";
 import { POOLED_SIGNAL, type SourceKind } from "../core/vocabulary.ts";
 import type { AppEnv } from "./env.ts";
 import { round3 } from "./middleware.ts";
-import { ProblemError } from "./problem.ts";
-import { bodyWithLatency, ResponseCache } from "./response_cache.ts";
-import { requestedSignal } from "./signal.ts";
+import { ProblemError, QUERY_PROBLEMS } from "./problem.ts";
+import { cachedAnswers, jsonText, ResponseCache } from "./response_cache.ts";
+import { countParameter, requestedSignal, timeParameter, windowParameter } from "./query.ts";
 
 const log = getLogger(["coherence", "metrics"]);
-
-/** What `c.json()` sends; metrics bodies are serialised (and cached) here, so they go out with `c.body()`. */
-const JSON_HEADERS = { "Content-Type": "application/json" };
-
-/**
- * Sends `text`, the JSON serialisation of a {@linkcode MetricsResponse} made in this file, typed as the route's
- * JSON response (Hono types `c.body()` as a string body, which the OpenAPI route would refuse).
- */
-function jsonText(c: Context, text: string): TypedResponse<MetricsResponse, 200, "json"> {
-  return c.body(text, 200, JSON_HEADERS) as unknown as TypedResponse<MetricsResponse, 200, "json">;
-}
 
 export const MetricsQuerySchema = z.object({
   window: z.string().max(32, { error: "at most 32 characters" }).optional().openapi({
@@ -52,23 +37,19 @@ export const MetricsQuerySchema = z.object({
   }),
 });
 
-const problems = {
-  400: { content: { "application/problem+json": { schema: ProblemSchema } }, description: "Invalid query" },
-  404: { content: { "application/problem+json": { schema: ProblemSchema } }, description: "Unknown signal" },
-};
-
-function metricsRoute(path: string, summary: string) {
-  return createRoute({
-    method: "get",
-    path,
-    summary,
-    request: { query: MetricsQuerySchema },
-    responses: {
-      200: { content: { "application/json": { schema: MetricsResponseSchema } }, description: summary },
-      ...problems,
+const metricsRoute = createRoute({
+  method: "get",
+  path: "/metrics",
+  summary: "Coherence metrics for one window",
+  request: { query: MetricsQuerySchema },
+  responses: {
+    200: {
+      content: { "application/json": { schema: MetricsResponseSchema } },
+      description: "Coherence metrics for one window",
     },
-  });
-}
+    ...QUERY_PROBLEMS,
+  },
+});
 
 export const SeriesQuerySchema = MetricsQuerySchema.extend({
   from: z.string().max(64, { error: "at most 64 characters" }).optional().openapi({
@@ -94,7 +75,7 @@ const seriesRoute = createRoute({
   request: { query: SeriesQuerySchema },
   responses: {
     200: { content: { "application/json": { schema: SeriesResponseSchema } }, description: "Series" },
-    ...problems,
+    ...QUERY_PROBLEMS,
   },
 });
 
@@ -121,96 +102,68 @@ export interface CoherenceDeps {
   responseCache?: ResponseCache;
 }
 
-export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
+/** A `/coherence/series` point in the metrics response's field names. */
+export function seriesPoint(p: SeriesPoint) {
+  return {
+    timestamp: toRfc3339(p.endMs),
+    n: p.n,
+    coherenceMean: p.mean,
+    stdev: p.stdev,
+    volatilityIndex: p.volatilityIndex,
+    predictedDriftRisk: p.risk,
+    warnings: p.warnings,
+  };
+}
+
+/** The metrics report of the window `(endMs − windowSec, endMs]` for the `signal` parameter, and its stats. */
+export function windowReport(
+  deps: Pick<CoherenceDeps, "config" | "store" | "ingest" | "source">,
+  windowSec: number,
+  signalText: string | undefined,
+  endMs: number,
+  method?: string,
+) {
   const { config, store, ingest, source } = deps;
+  const only = requestedSignal(store, signalText);
+  const signal = only ?? POOLED_SIGNAL;
+  const stats = store.window(only, endMs - windowSec * 1000, endMs);
+  const report: MetricsResponse = buildReport({
+    signal,
+    windowSec,
+    endMs,
+    stats,
+    source: source.kind,
+    thresholds: config.thresholds,
+    engineVersion: config.engineVersion,
+    staleAfterSec: config.staleAfterSec,
+    minSamples: config.minSamples,
+    coverageStartMs: ingest.coverageStartMs(),
+    method,
+  });
+  return { report, signal, only, stats };
+}
+
+export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
+  const { config, store, ingest } = deps;
   const now = deps.now ?? Date.now;
   const app = new OpenAPIHono<AppEnv>();
 
-  function parseEnd(text: string, name = "end"): number {
-    const trimmed = text.trim();
-    const value = /^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : trimmed;
-    const ms = parseTimestamp(value);
-    if (ms === null) {
-      throw new ProblemError(
-        name === "end" ? "invalid-end" : "invalid-parameter",
-        `Cannot parse ${name} "${text}": expected an RFC 3339 date-time such as 2025-10-29T17:43:00Z, or epoch seconds or milliseconds`,
-      );
-    }
-    return ms;
-  }
+  // Cached (`response_cache.ts`) by request URL — route and raw query string: identical query strings validate
+  // and answer identically, so a repeat is answered before validation. The default end is the request time
+  // truncated to the whole second, so every request for "now" within one second, with the same data, gets the
+  // same numbers and the same bytes (with its own `meta.latency_ms`).
+  const cached = cachedAnswers(deps.responseCache ?? new ResponseCache(), deps);
+  app.use("/metrics", async (c, next) => {
+    // A repeat is not logged again: "metrics computed" was logged when it was computed, and the access log has
+    // the request.
+    const hit = c.req.method === "GET" ? cached.hit(c.req.url, performance.now()) : undefined;
+    if (hit !== undefined) return jsonText<MetricsResponse>(c, hit);
+    await next();
+  });
 
-  /**
-   * Answers are cached (`response_cache.ts`) by request URL — route and raw query string: identical query
-   * strings validate and answer identically, so a repeat is answered before validation — for the second the
-   * request arrived in and the current data epoch. The default end is the request time truncated to the whole
-   * second, so every request for "now" within one second, with the same data, gets the same numbers and the
-   * same bytes (with its own `meta.latency_ms`).
-   */
-  const cache = deps.responseCache ?? new ResponseCache();
-  let seenVersion = -1;
-  let seenCoverage: number | null | undefined = undefined;
-  let epoch = 0;
-  /** Moves to a new epoch when the held points or the covered span changed. */
-  function dataEpoch(): number {
-    const version = store.version;
-    const coverage = ingest.coverageStartMs();
-    if (version !== seenVersion || coverage !== seenCoverage) {
-      seenVersion = version;
-      seenCoverage = coverage;
-      epoch++;
-    }
-    return epoch;
-  }
-
-  for (const route of ["/metrics"]) {
-    app.use(route, async (c, next) => {
-      if (c.req.method === "GET") {
-        const started = performance.now();
-        const cached = cache.get(c.req.url, Math.floor(now() / 1000), dataEpoch());
-        // A repeat is not logged again: "metrics computed" was logged when it was computed, and the access
-        // log has the request.
-        if (cached !== undefined) {
-          return c.body(bodyWithLatency(cached, round3(performance.now() - started)), 200, JSON_HEADERS);
-        }
-      }
-      await next();
-    });
-  }
-
-  function answer(url: string, query: z.infer<typeof MetricsQuerySchema>, method?: string) {
-    const started = performance.now();
-    const second = Math.floor(now() / 1000);
-    const endMs = query.end === undefined ? second * 1000 : parseEnd(query.end);
-    const json = JSON.stringify(compute(query, endMs, started, method));
-    cache.set(url, second, dataEpoch(), json);
-    return json;
-  }
-
-  function compute(
-    query: z.infer<typeof MetricsQuerySchema>,
-    endMs: number,
-    started: number,
-    method?: string,
-  ) {
-    const windowSec = query.window === undefined ? config.windows[0] : parseWindow(query.window, {
-      maxSec: config.maxWindowSec,
-    });
-    const only = requestedSignal(store, query.signal);
-    const signal = only ?? POOLED_SIGNAL;
-    const stats = store.window(only, endMs - windowSec * 1000, endMs);
-    const report: MetricsResponse = buildReport({
-      signal,
-      windowSec,
-      endMs,
-      stats,
-      source: source.kind,
-      thresholds: config.thresholds,
-      engineVersion: config.engineVersion,
-      staleAfterSec: config.staleAfterSec,
-      minSamples: config.minSamples,
-      coverageStartMs: ingest.coverageStartMs(),
-      method,
-    });
+  function compute(query: z.infer<typeof MetricsQuerySchema>, endMs: number, started: number) {
+    const windowSec = windowParameter(config, query.window);
+    const { report, signal } = windowReport(deps, windowSec, query.signal, endMs);
     report.meta.latency_ms = round3(performance.now() - started);
     log.info("metrics computed", {
       signal,
@@ -226,18 +179,21 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
     return report;
   }
 
-  app.openapi(metricsRoute("/metrics", "Coherence metrics for one window"), (c) => {
-    return jsonText(c, answer(c.req.url, c.req.valid("query")));
+  app.openapi(metricsRoute, (c) => {
+    const started = performance.now();
+    const query = c.req.valid("query");
+    return jsonText<MetricsResponse>(
+      c,
+      cached.answer(c.req.url, query.end, (endMs) => compute(query, endMs, started)),
+    );
   });
 
   app.openapi(seriesRoute, (c) => {
     const query = c.req.valid("query");
-    const windowSec = query.window === undefined
-      ? config.windows[0]
-      : parseWindow(query.window, { maxSec: config.maxWindowSec });
+    const windowSec = windowParameter(config, query.window);
     const only = requestedSignal(store, query.signal);
     // `seriesGrid` truncates `to` (default: the request time) to the whole second, like `end` everywhere.
-    const toMs = query.to === undefined ? now() : parseEnd(query.to, "to");
+    const toMs = query.to === undefined ? now() : timeParameter("to", query.to);
     // A loop, not Math.min(...list): spreading one argument per signal overflows the stack at ~150,000 signals.
     const heldFrom = store.signals().reduce(
       (oldest, s) => only === undefined || s.signal === only ? Math.min(oldest, s.oldestMs) : oldest,
@@ -246,20 +202,14 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
     const fromMs = query.from === undefined
       // Held data starting after `to` (a `to` before the data) leaves the default span empty, not inverted.
       ? Math.min(toMs, Math.max(toMs - 86_400_000, Number.isFinite(heldFrom) ? heldFrom : toMs))
-      : parseEnd(query.from, "from");
+      : timeParameter("from", query.from);
     if (fromMs > toMs) {
       throw new ProblemError(
         "invalid-parameter",
         `"from" (${toRfc3339(fromMs)}) is after "to" (${toRfc3339(toMs)})`,
       );
     }
-    const count = query.points === undefined ? 120 : Number(query.points);
-    if (count < 2 || count > 1000) {
-      throw new ProblemError(
-        "invalid-parameter",
-        `Query parameter "points" is not valid: expected 2 to 1000, got ${count}`,
-      );
-    }
+    const count = countParameter("points", query.points, 120, 2, 1000);
     const grid = seriesGrid(fromMs, toMs, count);
     const points = rollingSeries(store, {
       signal: only,
@@ -271,15 +221,7 @@ export function coherenceRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
       minSamples: config.minSamples,
       staleAfterSec: config.staleAfterSec,
       coverageStartMs: ingest.coverageStartMs(),
-    }).map((p) => ({
-      timestamp: toRfc3339(p.endMs),
-      n: p.n,
-      coherenceMean: p.mean,
-      stdev: p.stdev,
-      volatilityIndex: p.volatilityIndex,
-      predictedDriftRisk: p.risk,
-      warnings: p.warnings,
-    }));
+    }).map(seriesPoint);
     return c.json({
       signal: only ?? POOLED_SIGNAL,
       windowSec,

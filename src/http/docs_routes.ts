@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Config } from "../config.ts";
 import { escapeHtml } from "./encoding.ts";
 import type { AppEnv } from "./env.ts";
-import { problemBody, problemResponse } from "./problem.ts";
+import { sendProblem } from "./problem.ts";
 import { type AssetFile, createStaticAssets } from "./static_assets.ts";
 
 /** `static/vendor/` at the repository root, located from this module so `deno compile --include static` embeds it. */
@@ -65,12 +65,7 @@ export function docsRoutes({ config, document, dir = VENDOR_DIR, readFile }: Doc
   app.use("/docs/assets/*", compress());
   app.get("/docs/assets/:name", async (c) => {
     const name = c.req.param("name");
-    const response = await assets.respond(name, c.req.raw);
-    if (response !== null) return response;
-    return problemResponse(
-      c,
-      problemBody("not-found", `No docs asset "${name}"`, { requestId: c.get("requestId") }),
-    );
+    return await assets.respond(name, c.req.raw) ?? sendProblem(c, "not-found", `No docs asset "${name}"`);
   });
 
   return app;

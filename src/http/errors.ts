@@ -8,7 +8,7 @@ import { HTTPException } from "hono/http-exception";
 import { getLogger } from "@logtape/logtape";
 import { WindowError } from "../core/window.ts";
 import type { AppEnv } from "./env.ts";
-import { problemBody, ProblemError, type ProblemKind, problemResponse } from "./problem.ts";
+import { problemBody, ProblemError, type ProblemKind, problemResponse, sendProblem } from "./problem.ts";
 
 const log = getLogger(["coherence", "http"]);
 
@@ -57,25 +57,12 @@ function routePattern(path: string): RegExp {
  * GET also answers HEAD. Read from `routes()` on first use, once every route is registered.
  */
 export function allowedMethods(routes: () => readonly RouteEntry[]): (path: string) => string[] {
-  let table: { pattern: RegExp; methods: Set<string> }[] | undefined;
+  let table: { pattern: RegExp; method: string }[] | undefined;
   return (path) => {
-    table ??= Object.values(
-      routes().filter((r) => r.method !== "ALL").reduce<
-        Record<string, { pattern: RegExp; methods: Set<string> }>
-      >(
-        (byPath, r) => {
-          const entry = byPath[r.path] ??= { pattern: routePattern(r.path), methods: new Set() };
-          entry.methods.add(r.method);
-          if (r.method === "GET") entry.methods.add("HEAD");
-          return byPath;
-        },
-        {},
-      ),
-    );
-    const methods = new Set<string>();
-    for (const { pattern, methods: answered } of table) {
-      if (pattern.test(path)) answered.forEach((m) => methods.add(m));
-    }
+    table ??= routes().filter((r) => r.method !== "ALL")
+      .map((r) => ({ pattern: routePattern(r.path), method: r.method }));
+    const methods = new Set(table.filter((r) => r.pattern.test(path)).map((r) => r.method));
+    if (methods.has("GET")) methods.add("HEAD");
     return METHOD_ORDER.filter((m) => methods.has(m));
   };
 }
@@ -90,34 +77,24 @@ export function notFoundOrNotAllowed(routes: () => readonly RouteEntry[]) {
     const methods = allowed(c.req.path);
     if (methods.length === 0 || methods.includes(c.req.method)) return notFound(c);
     const allow = methods.join(", ");
-    return problemResponse(
-      c,
-      problemBody("method-not-allowed", `${c.req.path} answers ${allow}, not ${c.req.method}`, {
-        requestId: c.get("requestId"),
-      }),
-      { Allow: allow },
-    );
+    return sendProblem(c, "method-not-allowed", `${c.req.path} answers ${allow}, not ${c.req.method}`, {
+      Allow: allow,
+    });
   };
 }
 
 export function notFound(c: Context<AppEnv>): Response {
-  return problemResponse(
-    c,
-    problemBody("not-found", `No route for ${c.req.method} ${c.req.path}`, { requestId: c.get("requestId") }),
-  );
+  return sendProblem(c, "not-found", `No route for ${c.req.method} ${c.req.path}`);
 }
 
 export function onError(error: Error, c: Context<AppEnv>): Response {
-  const requestId = c.get("requestId");
   if (error instanceof ProblemError) {
     const headers: Record<string, string> = error.kind === "unauthorized"
       ? { "WWW-Authenticate": 'Bearer realm="coherence-engine"' }
       : {};
-    return problemResponse(c, problemBody(error.kind, error.message, { requestId }), headers);
+    return sendProblem(c, error.kind, error.message, headers);
   }
-  if (error instanceof WindowError) {
-    return problemResponse(c, problemBody("invalid-window", error.message, { requestId }));
-  }
+  if (error instanceof WindowError) return sendProblem(c, "invalid-window", error.message);
   if (error instanceof HTTPException && error.status < 500) {
     const kind = HTTP_EXCEPTION_KINDS[error.status];
     const body = kind === undefined
@@ -129,17 +106,14 @@ export function onError(error: Error, c: Context<AppEnv>): Response {
       }
       : problemBody(kind, "");
     body.detail = error.message || body.title;
-    return problemResponse(c, { ...body, requestId }, exceptionHeaders(error));
+    return problemResponse(c, { ...body, requestId: c.get("requestId") }, exceptionHeaders(error));
   }
   log.error("unhandled error", {
     method: c.req.method,
     path: c.req.path,
     error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
   });
-  return problemResponse(
-    c,
-    problemBody("internal", "The service failed to answer; the error is logged", { requestId }),
-  );
+  return sendProblem(c, "internal", "The service failed to answer; the error is logged");
 }
 
 /** Turns a zod query validation failure into a 400 problem naming the parameter. */

@@ -2,14 +2,19 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Config } from "../config.ts";
 import { POOLED_SIGNAL, STORE_MODES } from "../core/vocabulary.ts";
-import { parseWindow } from "../core/window.ts";
-import { parseTimestamp } from "../core/time.ts";
 import type { StoreRegistry } from "../persistence/registry.ts";
 import type { SnapshotRow } from "../persistence/snapshot.ts";
-import { HistoryResponseSchema, ProblemSchema } from "../schemas.ts";
+import { HistoryResponseSchema } from "../schemas.ts";
 import type { AppEnv } from "./env.ts";
-import { ProblemError } from "./problem.ts";
-import { type KnownSignals, signalParameter, unknownSignal } from "./signal.ts";
+import { ProblemError, problemSpec, QUERY_PROBLEMS } from "./problem.ts";
+import {
+  countParameter,
+  type KnownSignals,
+  signalParameter,
+  timeParameter,
+  unknownSignal,
+  windowParameter,
+} from "./query.ts";
 
 export const MAX_HISTORY_LIMIT = 10_000;
 const DEFAULT_HISTORY_LIMIT = 100;
@@ -43,15 +48,8 @@ const historyRoute = createRoute({
   request: { query: HistoryQuerySchema },
   responses: {
     200: { content: { "application/json": { schema: HistoryResponseSchema } }, description: "History" },
-    400: { content: { "application/problem+json": { schema: ProblemSchema } }, description: "Invalid query" },
-    404: {
-      content: { "application/problem+json": { schema: ProblemSchema } },
-      description: "Unknown signal",
-    },
-    503: {
-      content: { "application/problem+json": { schema: ProblemSchema } },
-      description: "The store cannot be read",
-    },
+    ...QUERY_PROBLEMS,
+    503: problemSpec("The store cannot be read"),
   },
 });
 
@@ -85,50 +83,25 @@ export function historyRoutes(deps: HistoryDeps): OpenAPIHono<AppEnv> {
 
   app.openapi(historyRoute, async (c) => {
     const query = c.req.valid("query");
-    const windowSec = query.window === undefined
-      ? config.windows[0]
-      : parseWindow(query.window, { maxSec: config.maxWindowSec });
+    const windowSec = windowParameter(config, query.window);
     const requested = signalParameter(query.signal);
     const signal = requested ?? POOLED_SIGNAL;
-    const limit = query.limit === undefined ? DEFAULT_HISTORY_LIMIT : Number(query.limit);
-    if (limit < 1 || limit > MAX_HISTORY_LIMIT) {
-      throw new ProblemError(
-        "invalid-parameter",
-        `Query parameter "limit" is not valid: expected 1 to ${MAX_HISTORY_LIMIT}, got ${limit}`,
-      );
-    }
-    let sinceMs: number | undefined;
-    if (query.since !== undefined) {
-      const text = query.since.trim();
-      const ms = parseTimestamp(/^\d+(\.\d+)?$/.test(text) ? Number(text) : text);
-      if (ms === null) {
-        throw new ProblemError(
-          "invalid-parameter",
-          `Cannot parse since "${query.since}": expected an RFC 3339 date-time or epoch seconds or milliseconds`,
-        );
-      }
-      sinceMs = ms;
-    }
+    const limit = countParameter("limit", query.limit, DEFAULT_HISTORY_LIMIT, 1, MAX_HISTORY_LIMIT);
+    const sinceMs = query.since === undefined ? undefined : timeParameter("since", query.since);
     const mode = query.store ?? persistence.registry.active.mode;
-    let store;
-    try {
-      store = await persistence.registry.get(mode);
-    } catch (error) {
+    const unavailable = (error: unknown) => {
       throw new ProblemError(
         "store-unavailable",
         `Cannot read the ${mode} store: ${(error as Error).message}`,
-        { cause: error },
+        {
+          cause: error,
+        },
       );
-    }
+    };
+    const store = await persistence.registry.get(mode).catch(unavailable);
     const rows = store === null
       ? []
-      : await store.history({ signal, windowSec, sinceMs, limit }).catch((error) => {
-        throw new ProblemError(
-          "store-unavailable",
-          `Cannot read the ${mode} store: ${(error as Error).message}`,
-          { cause: error },
-        );
-      });
+      : await store.history({ signal, windowSec, sinceMs, limit }).catch(unavailable);
     // A signal is unknown when it is neither held nor in the store's history (held signals' history survives
     // a restart before the first ingest).
     if (rows.length === 0 && requested !== undefined && !points.has(requested)) {

@@ -10,19 +10,29 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Config } from "../config.ts";
 import { STORE_MODES } from "../core/vocabulary.ts";
-import { ProblemSchema } from "../schemas.ts";
 import { isPublicPath, SESSION_COOKIE } from "./auth.ts";
 import { DOCS_ASSETS } from "./docs_routes.ts";
 import type { AppEnv } from "./env.ts";
 import { MAX_BODY_BYTES, MAX_URL_LENGTH } from "./middleware.ts";
 import { EXAMPLE_REQUEST_ID, responseExamples } from "./openapi_examples.ts";
-import { problemBody, type ProblemKind } from "./problem.ts";
+import { problemBody, type ProblemKind, problemSpec } from "./problem.ts";
 
 type Api = OpenAPIHono<AppEnv>;
 export type OpenApiDocument = ReturnType<Api["getOpenAPI31Document"]>;
 
-const problemContent = { "application/problem+json": { schema: ProblemSchema } };
 const text = (description: string) => z.string().openapi({ description });
+const html = (description: string) => ({ description, content: { "text/html": { schema: text("HTML") } } });
+
+/** The responses of a hashed static asset (`static_assets.ts`) served as one of `types`. */
+const assetResponses = (types: Record<string, string>) => ({
+  200: {
+    description: "The asset",
+    content: Object.fromEntries(Object.entries(types).map(([type, name]) => [type, { schema: text(name) }])),
+  },
+  304: { description: "Not modified (If-None-Match matched the ETag)" },
+  404: problemSpec("No such asset"),
+});
+const SCRIPT_AND_STYLE = { "text/javascript": "JavaScript", "text/css": "CSS" };
 
 /** Registers the routes that are plain Hono handlers, so the document lists every route the app serves. */
 export function registerPlainRoutes(api: Api, config: Pick<Config, "apiToken">): void {
@@ -47,10 +57,7 @@ export function registerPlainRoutes(api: Api, config: Pick<Config, "apiToken">):
       },
       responses: {
         303: { description: `Signed in: ${SESSION_COOKIE} cookie set, redirect to next (default /)` },
-        401: {
-          description: "Wrong token: the sign-in page again",
-          content: { "text/html": { schema: text("HTML") } },
-        },
+        401: html("Wrong token: the sign-in page again"),
       },
     });
     registry.registerPath({
@@ -93,7 +100,7 @@ export function registerPlainRoutes(api: Api, config: Pick<Config, "apiToken">):
     method: "get",
     path: "/docs",
     summary: "Interactive API reference (Swagger UI, served locally)",
-    responses: { 200: { description: "HTML page", content: { "text/html": { schema: text("HTML") } } } },
+    responses: { 200: html("HTML page") },
   });
   const assetName = z.object({
     name: z.enum(Object.keys(DOCS_ASSETS) as [string, ...string[]]).openapi({
@@ -105,17 +112,7 @@ export function registerPlainRoutes(api: Api, config: Pick<Config, "apiToken">):
     path: "/docs/assets/{name}",
     summary: "Script and stylesheet of /docs (?v=<hash> URLs are immutable)",
     request: { params: assetName },
-    responses: {
-      200: {
-        description: "The asset",
-        content: {
-          "text/javascript": { schema: text("JavaScript") },
-          "text/css": { schema: text("CSS") },
-        },
-      },
-      304: { description: "Not modified (If-None-Match matched the ETag)" },
-      404: { description: "No such asset", content: problemContent },
-    },
+    responses: assetResponses(SCRIPT_AND_STYLE),
   });
   registry.registerPath({
     method: "get",
@@ -130,7 +127,7 @@ export function registerPlainRoutes(api: Api, config: Pick<Config, "apiToken">):
         }),
       }),
     },
-    responses: { 200: { description: "HTML page", content: { "text/html": { schema: text("HTML") } } } },
+    responses: { 200: html("HTML page") },
   });
   for (const method of ["get", "head"] as const) {
     registry.registerPath({
@@ -138,18 +135,7 @@ export function registerPlainRoutes(api: Api, config: Pick<Config, "apiToken">):
       path: "/static/{name}",
       summary: "The verification page's assets (?v=<hash> URLs are immutable)",
       request: { params: z.object({ name: z.string().openapi({ example: "page.css" }) }) },
-      responses: {
-        200: {
-          description: "The asset",
-          content: {
-            "text/javascript": { schema: text("JavaScript") },
-            "text/css": { schema: text("CSS") },
-            "image/svg+xml": { schema: text("SVG") },
-          },
-        },
-        304: { description: "Not modified (If-None-Match matched the ETag)" },
-        404: { description: "No such asset", content: problemContent },
-      },
+      responses: assetResponses({ ...SCRIPT_AND_STYLE, "image/svg+xml": "SVG" }),
     });
   }
 }

@@ -8,6 +8,7 @@ import type { Config } from "../config.ts";
 import { PointStore } from "../core/point_store.ts";
 import { buildReport, toRfc3339 } from "../core/report.ts";
 import { rollingSeries } from "../core/series.ts";
+import { seriesPoint } from "./coherence_routes.ts";
 import { backtestAnswer, predictAnswer } from "./predict_routes.ts";
 import { problemBody, type ProblemKind } from "./problem.ts";
 
@@ -126,15 +127,7 @@ export function responseExamples(config: Pick<Config, "thresholds" | "engineVers
       from: toRfc3339(points[0].endMs),
       to: toRfc3339(END_MS),
       thresholds: config.thresholds,
-      points: points.map((p) => ({
-        timestamp: toRfc3339(p.endMs),
-        n: p.n,
-        coherenceMean: p.mean,
-        stdev: p.stdev,
-        volatilityIndex: p.volatilityIndex,
-        predictedDriftRisk: p.risk,
-        warnings: p.warnings,
-      })),
+      points: points.map(seriesPoint),
     },
     listSignals: {
       signals: [{

@@ -1,33 +1,26 @@
 /** `/coherence/predict` and `/coherence/predict/backtest`: the drift forecast and its replay (issue 14). */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { getLogger } from "@logtape/logtape";
-import type { Context, TypedResponse } from "hono";
 import jStat from "jstat";
 import { backtest, forecast } from "../core/forecast.ts";
-import { buildReport, toRfc3339 } from "../core/report.ts";
+import { toRfc3339 } from "../core/report.ts";
 import { summarize } from "../core/stats.ts";
-import { parseTimestamp } from "../core/time.ts";
 import { parseWindow, WindowError } from "../core/window.ts";
-import { POOLED_SIGNAL, type SourceKind } from "../core/vocabulary.ts";
-import type { PointStore } from "../core/point_store.ts";
-import type { Config } from "../config.ts";
+import { POOLED_SIGNAL } from "../core/vocabulary.ts";
 import {
   type BacktestResponse,
   BacktestResponseSchema,
   type PredictResponse,
   PredictResponseSchema,
-  ProblemSchema,
 } from "../schemas.ts";
 import type { AppEnv } from "./env.ts";
-import { MetricsQuerySchema } from "./coherence_routes.ts";
+import { type CoherenceDeps, MetricsQuerySchema, windowReport } from "./coherence_routes.ts";
 import { round3 } from "./middleware.ts";
-import { ProblemError } from "./problem.ts";
-import { bodyWithLatency, ResponseCache } from "./response_cache.ts";
-import { requestedSignal } from "./signal.ts";
+import { ProblemError, QUERY_PROBLEMS } from "./problem.ts";
+import { cachedAnswers, jsonText, ResponseCache } from "./response_cache.ts";
+import { countParameter, requestedSignal, windowParameter } from "./query.ts";
 
 const log = getLogger(["coherence", "predict"]);
-
-const JSON_HEADERS = { "Content-Type": "application/json" };
 
 /** Most window ends a backtest replays, and how many it replays by default. */
 export const MAX_BACKTEST_POINTS = 2000;
@@ -65,11 +58,6 @@ export const BacktestQuerySchema = MetricsQuerySchema.omit({ end: true }).extend
     }),
 });
 
-const problems = {
-  400: { content: { "application/problem+json": { schema: ProblemSchema } }, description: "Invalid query" },
-  404: { content: { "application/problem+json": { schema: ProblemSchema } }, description: "Unknown signal" },
-};
-
 const predictRoute = createRoute({
   method: "get",
   path: "/predict",
@@ -77,7 +65,7 @@ const predictRoute = createRoute({
   request: { query: PredictQuerySchema },
   responses: {
     200: { content: { "application/json": { schema: PredictResponseSchema } }, description: "Forecast" },
-    ...problems,
+    ...QUERY_PROBLEMS,
   },
 });
 
@@ -88,23 +76,9 @@ const backtestRoute = createRoute({
   request: { query: BacktestQuerySchema },
   responses: {
     200: { content: { "application/json": { schema: BacktestResponseSchema } }, description: "Backtest" },
-    ...problems,
+    ...QUERY_PROBLEMS,
   },
 });
-
-/** What the predict routes read. */
-export interface PredictDeps {
-  config: Pick<
-    Config,
-    "windows" | "maxWindowSec" | "thresholds" | "engineVersion" | "staleAfterSec" | "minSamples"
-  >;
-  store: PointStore;
-  ingest: { coverageStartMs(): number | null };
-  source: { kind: SourceKind };
-  now?: () => number;
-  /** Cache of answers by request and data version; a fresh one by default. */
-  responseCache?: ResponseCache;
-}
 
 /** `horizon` in seconds: the window when absent, else a window-like duration within MAX_WINDOW. */
 function parseHorizon(text: string | undefined, windowSec: number, maxSec: number): number {
@@ -120,50 +94,24 @@ function parseHorizon(text: string | undefined, windowSec: number, maxSec: numbe
   }
 }
 
-function parseEnd(text: string): number {
-  const trimmed = text.trim();
-  const ms = parseTimestamp(/^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : trimmed);
-  if (ms === null) {
-    throw new ProblemError(
-      "invalid-end",
-      `Cannot parse end "${text}": expected an RFC 3339 date-time such as 2025-10-29T17:43:00Z, or epoch seconds or milliseconds`,
-    );
-  }
-  return ms;
-}
-
-function windowOf(config: PredictDeps["config"], text: string | undefined): number {
-  return text === undefined ? config.windows[0] : parseWindow(text, { maxSec: config.maxWindowSec });
-}
-
 /** The `/coherence/predict` answer for `query` at `endMs` (also builds the OpenAPI example). */
 export function predictAnswer(
-  deps: Pick<PredictDeps, "config" | "store" | "ingest" | "source">,
+  deps: Pick<CoherenceDeps, "config" | "store" | "ingest" | "source">,
   query: z.infer<typeof PredictQuerySchema>,
   endMs: number,
   started: number = performance.now(),
 ): PredictResponse {
-  const { config, store, ingest, source } = deps;
-  const windowSec = windowOf(config, query.window);
+  const { config, store } = deps;
+  const windowSec = windowParameter(config, query.window);
   const horizonSec = parseHorizon(query.horizon, windowSec, config.maxWindowSec);
-  const only = requestedSignal(store, query.signal);
-  const signal = only ?? POOLED_SIGNAL;
-  const startMs = endMs - windowSec * 1000;
-  const stats = store.window(only, startMs, endMs);
-  const report = buildReport({
-    signal,
+  const { report, signal, only, stats } = windowReport(
+    deps,
     windowSec,
+    query.signal,
     endMs,
-    stats,
-    source: source.kind,
-    thresholds: config.thresholds,
-    engineVersion: config.engineVersion,
-    staleAfterSec: config.staleAfterSec,
-    minSamples: config.minSamples,
-    coverageStartMs: ingest.coverageStartMs(),
-    method: "least-squares trend forecast; rules: mean/stdev rule-based",
-  });
-  const line = store.regression(only, startMs, endMs);
+    "least-squares trend forecast; rules: mean/stdev rule-based",
+  );
+  const line = store.regression(only, endMs - windowSec * 1000, endMs);
   const f = forecast({
     moments: line.moments,
     originMs: line.origin,
@@ -229,21 +177,15 @@ export function predictAnswer(
 
 /** The `/coherence/predict/backtest` answer for `query` (also builds the OpenAPI example). */
 export function backtestAnswer(
-  deps: Pick<PredictDeps, "config" | "store">,
+  deps: Pick<CoherenceDeps, "config" | "store">,
   query: z.infer<typeof BacktestQuerySchema>,
   started: number = performance.now(),
 ): BacktestResponse {
   const { config, store } = deps;
-  const windowSec = windowOf(config, query.window);
+  const windowSec = windowParameter(config, query.window);
   const horizonSec = parseHorizon(query.horizon, windowSec, config.maxWindowSec);
   const only = requestedSignal(store, query.signal);
-  const count = query.points === undefined ? DEFAULT_BACKTEST_POINTS : Number(query.points);
-  if (count < 1 || count > MAX_BACKTEST_POINTS) {
-    throw new ProblemError(
-      "invalid-parameter",
-      `Query parameter "points" is not valid: expected 1 to ${MAX_BACKTEST_POINTS}, got ${count}`,
-    );
-  }
+  const count = countParameter("points", query.points, DEFAULT_BACKTEST_POINTS, 1, MAX_BACKTEST_POINTS);
   let oldestMs = Infinity, newestMs = -Infinity;
   for (const s of store.signals()) {
     if (only !== undefined && s.signal !== only) continue;
@@ -295,45 +237,23 @@ export function backtestAnswer(
   return body;
 }
 
-export function predictRoutes(deps: PredictDeps): OpenAPIHono<AppEnv> {
-  const { store, ingest } = deps;
-  const now = deps.now ?? Date.now;
+/** `/coherence/predict` and its backtest, which read what the metrics routes read. */
+export function predictRoutes(deps: CoherenceDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
-  const cache = deps.responseCache ?? new ResponseCache();
-  let seenVersion = -1;
-  let seenCoverage: number | null | undefined = undefined;
-  let epoch = 0;
-  /** Moves to a new epoch when the held points or the covered span changed (as the metrics routes do). */
-  function dataEpoch(): number {
-    const version = store.version, coverage = ingest.coverageStartMs();
-    if (version !== seenVersion || coverage !== seenCoverage) {
-      seenVersion = version;
-      seenCoverage = coverage;
-      epoch++;
-    }
-    return epoch;
-  }
+  const cached = cachedAnswers(deps.responseCache ?? new ResponseCache(), deps);
 
   app.openapi(predictRoute, (c) => {
     const started = performance.now();
-    const second = Math.floor(now() / 1000);
-    const cached = cache.get(c.req.url, second, dataEpoch());
-    if (cached !== undefined) {
-      return jsonText(c, bodyWithLatency(cached, round3(performance.now() - started)));
-    }
+    const hit = cached.hit(c.req.url, started);
+    if (hit !== undefined) return jsonText<PredictResponse>(c, hit);
     const query = c.req.valid("query");
-    const endMs = query.end === undefined ? second * 1000 : parseEnd(query.end);
-    const json = JSON.stringify(predictAnswer(deps, query, endMs, started));
-    cache.set(c.req.url, second, dataEpoch(), json);
-    return jsonText(c, json);
+    return jsonText<PredictResponse>(
+      c,
+      cached.answer(c.req.url, query.end, (endMs) => predictAnswer(deps, query, endMs, started)),
+    );
   });
 
   app.openapi(backtestRoute, (c) => c.json(backtestAnswer(deps, c.req.valid("query")), 200));
 
   return app;
-}
-
-/** Sends `text`, the JSON serialisation of a {@linkcode PredictResponse} made here, typed as the route's JSON. */
-function jsonText(c: Context, text: string): TypedResponse<PredictResponse, 200, "json"> {
-  return c.body(text, 200, JSON_HEADERS) as unknown as TypedResponse<PredictResponse, 200, "json">;
 }

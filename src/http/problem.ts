@@ -3,8 +3,9 @@
  * `status` (equal to the HTTP status) and a `detail` that says what was wrong.
  */
 import type { Context } from "hono";
+import type { AppEnv } from "./env.ts";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { Problem } from "../schemas.ts";
+import { type Problem, ProblemSchema } from "../schemas.ts";
 
 export const PROBLEM_BASE = "https://coherence-engine.dev/problems/";
 
@@ -57,6 +58,16 @@ export function problemBody(kind: ProblemKind, detail: string, extra: Partial<Pr
   return { type: `${PROBLEM_BASE}${kind}`, title, status, detail, ...extra };
 }
 
+/** The `kind` problem with `detail` and the request's id, as a response. */
+export function sendProblem(
+  c: Context<AppEnv>,
+  kind: ProblemKind,
+  detail: string,
+  headers?: Record<string, string>,
+): Response {
+  return problemResponse(c, problemBody(kind, detail, { requestId: c.get("requestId") }), headers);
+}
+
 /** The problem as a response through the Hono context, keeping headers set earlier (X-Request-ID). */
 export function problemResponse(c: Context, body: Problem, headers: Record<string, string> = {}): Response {
   return c.newResponse(JSON.stringify(body), body.status as ContentfulStatusCode, {
@@ -64,3 +75,12 @@ export function problemResponse(c: Context, body: Problem, headers: Record<strin
     "content-type": "application/problem+json",
   });
 }
+
+/** An OpenAPI response that is a problem, for a route's `responses`. */
+export const problemSpec = (description: string) => ({
+  content: { "application/problem+json": { schema: ProblemSchema } },
+  description,
+});
+
+/** The problems every route that takes a query with `signal` answers. */
+export const QUERY_PROBLEMS = { 400: problemSpec("Invalid query"), 404: problemSpec("Unknown signal") };

@@ -9,6 +9,9 @@
  * same text with this request's own latency spliced in, without serialising again. (Text, not pre-encoded
  * bytes: Deno.serve hands a string body to its native side as is, cheaper than building a byte array here.)
  */
+import type { Context, TypedResponse } from "hono";
+import { round3 } from "./middleware.ts";
+import { timeParameter } from "./query.ts";
 
 export interface CachedBody {
   /** JSON text up to and including `"latency_ms":`. */
@@ -74,4 +77,59 @@ export class ResponseCache {
     }
     this.#entries.set(key, { second, epoch, body });
   }
+}
+
+/** What a route's data epoch is read from: the point store's version and the ingest coverage start. */
+export interface DataSource {
+  store: { readonly version: number };
+  ingest: { coverageStartMs(): number | null };
+  now?: () => number;
+}
+
+/**
+ * `cache` bound to one route module's data: answers are keyed by request URL, the second `now()` is in (the
+ * default end) and a data epoch that moves whenever the held points or the covered span change.
+ */
+export function cachedAnswers(cache: ResponseCache, { store, ingest, now = Date.now }: DataSource) {
+  let seenVersion = -1;
+  let seenCoverage: number | null | undefined = undefined;
+  let epoch = 0;
+  function dataEpoch(): number {
+    const version = store.version, coverage = ingest.coverageStartMs();
+    if (version !== seenVersion || coverage !== seenCoverage) {
+      seenVersion = version;
+      seenCoverage = coverage;
+      epoch++;
+    }
+    return epoch;
+  }
+  return {
+    /** The cached answer to `url` with this request's latency (since `started`), or undefined. */
+    hit(url: string, started: number): string | undefined {
+      const body = cache.get(url, Math.floor(now() / 1000), dataEpoch());
+      return body && bodyWithLatency(body, round3(performance.now() - started));
+    },
+    /**
+     * The JSON of `compute(endMs)`, cached for the second `now()` is in and the data epoch: `endMs` is the `end`
+     * parameter, or by default that second.
+     */
+    answer(url: string, end: string | undefined, compute: (endMs: number) => unknown): string {
+      const second = Math.floor(now() / 1000);
+      const json = JSON.stringify(compute(end === undefined ? second * 1000 : timeParameter("end", end)));
+      cache.set(url, second, dataEpoch(), json);
+      return json;
+    },
+  };
+}
+
+/**
+ * Sends `text`, the JSON serialisation of a `T` made by the route, typed as the route's JSON response (Hono
+ * types `c.body()` as a string body, which the OpenAPI route would refuse).
+ */
+export function jsonText<T>(c: Context, text: string): TypedResponse<T, 200, "json"> {
+  return c.body(text, 200, { "Content-Type": "application/json" }) as unknown as TypedResponse<
+    T,
+    200,
+    "json"
+  >;
 }
