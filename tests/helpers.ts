@@ -13,6 +13,34 @@ import { createSnapshotter } from "../src/persistence/snapshotter.ts";
 
 export const T0 = Date.parse("2025-10-29T17:00:00Z");
 
+/** A plausible ingest cycle record (a successful pull of 2 pages with one retry), with `overrides`. */
+export function ingestCycle(overrides: Partial<IngestCycle> = {}): IngestCycle {
+  return {
+    requestId: "ingest-1",
+    startedAt: "2025-10-29T16:59:00Z",
+    finishedAt: "2025-10-29T16:59:01Z",
+    ok: true,
+    range: { from: "2025-10-28T16:59:00Z", to: "2025-10-29T16:59:00Z" },
+    durationMs: 1000,
+    upstreamLatencyMs: 120,
+    pages: 2,
+    retries: 1,
+    retryAfterWaitsMs: [1000],
+    received: 10,
+    accepted: 9,
+    inserted: 8,
+    updated: 1,
+    duplicates: 0,
+    rejected: 1,
+    rejectedByReason: { score_out_of_range: 1 },
+    outOfWindow: 0,
+    loopGuardStops: 0,
+    evicted: 0,
+    error: null,
+    ...overrides,
+  };
+}
+
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({ PERSISTENCE: "none", ...env });
 }

@@ -10,31 +10,12 @@ import {
   StatusSchema,
 } from "../../src/schemas.ts";
 import type { IngestCycle } from "../../src/schemas.ts";
-import { fakeIngest, series, T0, testApp } from "../helpers.ts";
+import { fakeIngest, ingestCycle, series, T0, testApp } from "../helpers.ts";
 
-const cycle: IngestCycle = {
-  requestId: "ingest-1",
-  startedAt: "2025-10-29T16:59:00Z",
-  finishedAt: "2025-10-29T16:59:01Z",
+const cycle: IngestCycle = ingestCycle({
   ok: false,
-  range: { from: "2025-10-28T16:59:00Z", to: "2025-10-29T16:59:00Z" },
-  durationMs: 1000,
-  upstreamLatencyMs: 120,
-  pages: 2,
-  retries: 1,
-  retryAfterWaitsMs: [1000],
-  received: 10,
-  accepted: 9,
-  inserted: 8,
-  updated: 1,
-  duplicates: 0,
-  rejected: 1,
-  rejectedByReason: { score_out_of_range: 1 },
-  outOfWindow: 0,
-  loopGuardStops: 0,
-  evicted: 0,
   error: "Darshan upstream refused the request: 401 Unauthorized",
-};
+});
 
 const points = [
   ...series("alpha", T0, 90, (i) => 85 + (i % 5)),

@@ -9,36 +9,14 @@ import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { openSqliteStore } from "../../src/persistence/sqlite_store.ts";
 import type { IngestCycle } from "../../src/schemas.ts";
-import { fakeIngest, series, T0, testApp } from "../helpers.ts";
+import { fakeIngest, ingestCycle, series, T0, testApp } from "../helpers.ts";
 
 // ajv-formats is CommonJS: its default export is the plugin function.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
 const TOKEN = "s3cret-token-for-tests";
 
-const cycle: IngestCycle = {
-  requestId: "ingest-1",
-  startedAt: "2025-10-29T16:59:00Z",
-  finishedAt: "2025-10-29T16:59:01Z",
-  ok: true,
-  range: { from: "2025-10-28T16:59:00Z", to: "2025-10-29T16:59:00Z" },
-  durationMs: 1000,
-  upstreamLatencyMs: 120,
-  pages: 2,
-  retries: 1,
-  retryAfterWaitsMs: [1000],
-  received: 10,
-  accepted: 9,
-  inserted: 8,
-  updated: 1,
-  duplicates: 0,
-  rejected: 1,
-  rejectedByReason: { score_out_of_range: 1 },
-  outOfWindow: 0,
-  loopGuardStops: 0,
-  evicted: 0,
-  error: null,
-};
+const cycle: IngestCycle = ingestCycle();
 
 const points = [
   ...series("alpha", T0, 90, (i) => 85 + (i % 5)),
