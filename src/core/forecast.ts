@@ -375,6 +375,31 @@ class Scorer {
   }
 }
 
+/** What {@linkcode forecastWindow} needs beyond the held data: the window is (end − w, end] of `signal`. */
+export type WindowForecastInput = Omit<ForecastInput, "moments" | "originMs" | "summary" | "m2"> & {
+  /** A signal name, or undefined for all signals pooled. */
+  signal: string | undefined;
+};
+
+/**
+ * The forecast over one window of held data: the window's moments and least-squares line from `source`, then
+ * {@linkcode forecast}. Also returns the window's summary (the naive forecast's mean). The predict route and
+ * the backtest both forecast through this.
+ */
+export function forecastWindow(
+  source: BacktestSource,
+  { signal, ...input }: WindowForecastInput,
+): { forecast: Forecast; summary: Summary } {
+  const startMs = input.endMs - input.windowSec * 1000;
+  const now = source.window(signal, startMs, input.endMs);
+  const summary = summarize(now);
+  const line = source.regression(signal, startMs, input.endMs);
+  return {
+    summary,
+    forecast: forecast({ ...input, moments: line.moments, originMs: line.origin, summary, m2: now.m2 }),
+  };
+}
+
 /**
  * Replays the forecast at up to `points` evenly spaced window ends e in [oldest + w, newest − h] — windows
  * that start within the held data and whose e + h is held — and scores it against what then happened (the
@@ -403,14 +428,8 @@ export function backtest(source: BacktestSource, input: BacktestInput): Backtest
   let significant = 0;
   for (let i = 0; i < count; i++) {
     const endMs = i === count - 1 ? toMs : fromMs + i * stepMs;
-    const now = source.window(signal, endMs - wMs, endMs);
-    const summary = summarize(now);
-    const line = source.regression(signal, endMs - wMs, endMs);
-    const f = forecast({
-      moments: line.moments,
-      originMs: line.origin,
-      summary,
-      m2: now.m2,
+    const { forecast: f, summary } = forecastWindow(source, {
+      signal,
       endMs,
       windowSec,
       horizonSec,

@@ -2,9 +2,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { getLogger } from "@logtape/logtape";
 import jStat from "jstat";
-import { backtest, forecast } from "../core/forecast.ts";
+import { backtest, forecastWindow } from "../core/forecast.ts";
 import { toRfc3339 } from "../core/report.ts";
-import { summarize } from "../core/stats.ts";
 import { parseWindow, WindowError } from "../core/window.ts";
 import { POOLED_SIGNAL } from "../core/vocabulary.ts";
 import {
@@ -104,19 +103,15 @@ export function predictAnswer(
   const { config, store } = deps;
   const windowSec = windowParameter(config, query.window);
   const horizonSec = parseHorizon(query.horizon, windowSec, config.maxWindowSec);
-  const { report, signal, only, stats } = windowReport(
+  const { report, signal, only } = windowReport(
     deps,
     windowSec,
     query.signal,
     endMs,
     "least-squares trend forecast; rules: mean/stdev rule-based",
   );
-  const line = store.regression(only, endMs - windowSec * 1000, endMs);
-  const f = forecast({
-    moments: line.moments,
-    originMs: line.origin,
-    summary: summarize(stats),
-    m2: stats.m2,
+  const { forecast: f } = forecastWindow(store, {
+    signal: only,
     endMs,
     windowSec,
     horizonSec,

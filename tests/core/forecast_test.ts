@@ -1,9 +1,8 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import jStat from "jstat";
-import { backtest, etaSeconds, forecast, forecastBoundaries } from "../../src/core/forecast.ts";
+import { backtest, etaSeconds, forecastBoundaries, forecastWindow } from "../../src/core/forecast.ts";
 import { PointStore } from "../../src/core/point_store.ts";
 import { DEFAULT_THRESHOLDS } from "../../src/core/risk.ts";
-import { summarize } from "../../src/core/stats.ts";
 import { mulberry32 } from "./support.ts";
 
 const END = Date.parse("2025-10-29T17:00:00Z");
@@ -18,20 +17,15 @@ function near(actual: number | null | undefined, expected: number, tol = 1e-9, l
 
 /** The forecast of signal "a" over the window (end − w, end] at horizon h, as the predict route builds it. */
 function forecastOf(store: PointStore, windowSec: number, horizonSec: number, endMs = END) {
-  const stats = store.window("a", endMs - windowSec * 1000, endMs);
-  const line = store.regression("a", endMs - windowSec * 1000, endMs);
-  return forecast({
-    moments: line.moments,
-    originMs: line.origin,
-    summary: summarize(stats),
-    m2: stats.m2,
+  return forecastWindow(store, {
+    signal: "a",
     endMs,
     windowSec,
     horizonSec,
     maxEtaSec: 30 * 86400,
     thresholds: DEFAULT_THRESHOLDS,
     studentTInv,
-  });
+  }).forecast;
 }
 
 function storeOf(xs: number[], stepMs: number, endMs = END): PointStore {
