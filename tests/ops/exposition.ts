@@ -43,9 +43,10 @@ export function valueOf(
 
 export const PROMTOOL = "promtool";
 
-export async function promtoolInstalled(): Promise<boolean> {
+/** Whether `command --version` runs and succeeds (the program is installed and on PATH). */
+export async function commandInstalled(command: string): Promise<boolean> {
   try {
-    const { success } = await new Deno.Command(PROMTOOL, {
+    const { success } = await new Deno.Command(command, {
       args: ["--version"],
       stdout: "null",
       stderr: "null",
@@ -55,6 +56,10 @@ export async function promtoolInstalled(): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+export function promtoolInstalled(): Promise<boolean> {
+  return commandInstalled(PROMTOOL);
 }
 
 /** Pipes `text` to `promtool check metrics`; returns its exit status and everything it printed. */

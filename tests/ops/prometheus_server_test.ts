@@ -9,6 +9,7 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { REJECT_REASONS } from "../../src/http/prometheus.ts";
+import { commandInstalled } from "./exposition.ts";
 
 const PROMETHEUS = "prometheus";
 const CI = Deno.env.get("CI") === "true";
@@ -17,21 +18,7 @@ const RULES = new URL("../../docs/prometheus-rules.yml", import.meta.url).pathna
 /** How long Prometheus may take to start and scrape what the test waits for. */
 const DEADLINE_MS = 20_000;
 
-async function installed(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command(PROMETHEUS, {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
-const havePrometheus = await installed();
+const havePrometheus = await commandInstalled(PROMETHEUS);
 if (!havePrometheus && !CI) {
   console.warn(
     `\n!!! ${PROMETHEUS} not found: SKIPPING the test that scrapes /metrics with a real Prometheus server.\n` +
