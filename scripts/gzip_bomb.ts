@@ -17,7 +17,7 @@
  * @module
  */
 import { z } from "zod";
-import { flag, startService, waitFor } from "./perf_util.ts";
+import { flag, gzipBomb, startService, waitFor } from "./perf_util.ts";
 
 const MB = 1024 * 1024;
 const INFLATE_MB = Number(flag("inflate-mb", "2048"));
@@ -27,20 +27,6 @@ const KEY = "bomb-key";
 const StatusBody = z.object({
   recentIngests: z.array(z.object({ ok: z.boolean(), error: z.string().nullable() })),
 });
-
-async function gzipBomb(bytes: number): Promise<Uint8Array<ArrayBuffer>> {
-  const piece = new TextEncoder().encode(" ".repeat(MB));
-  let sent = -1;
-  const source = new ReadableStream<BufferSource>({
-    pull(controller) {
-      if (sent < 0) controller.enqueue(new TextEncoder().encode('{"data":['));
-      else if (sent >= bytes) return controller.close();
-      else controller.enqueue(piece);
-      sent += sent < 0 ? 1 : piece.length;
-    },
-  });
-  return new Uint8Array(await new Response(source.pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
-}
 
 /** VmHWM and VmRSS of a process, bytes. */
 async function memoryOf(pid: number): Promise<{ peak: number; rss: number }> {

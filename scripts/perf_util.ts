@@ -141,3 +141,18 @@ export async function machine(): Promise<{ cpu: string; cores: number }> {
   } catch { /* not Linux */ }
   return { cpu, cores: navigator.hardwareConcurrency };
 }
+
+/** `{"data":[` followed by `bytes` of spaces, gzipped with CompressionStream: a few hundred KB on the wire. */
+export async function gzipBomb(bytes: number): Promise<Uint8Array<ArrayBuffer>> {
+  const piece = new TextEncoder().encode(" ".repeat(1024 * 1024));
+  let sent = -1;
+  const source = new ReadableStream<BufferSource>({
+    pull(controller) {
+      if (sent < 0) controller.enqueue(new TextEncoder().encode('{"data":['));
+      else if (sent >= bytes) return controller.close();
+      else controller.enqueue(piece);
+      sent += sent < 0 ? 1 : piece.length;
+    },
+  });
+  return new Uint8Array(await new Response(source.pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+}

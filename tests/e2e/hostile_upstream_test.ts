@@ -7,6 +7,7 @@ import { equal, match, ok } from "node:assert/strict";
 import { PointStore } from "../../src/core/point_store.ts";
 import { BodyTooLargeError, createDarshanClient, UpstreamError } from "../../src/ingest/darshan_client.ts";
 import { createPoller } from "../../src/ingest/poller.ts";
+import { gzipBomb } from "../../scripts/perf_util.ts";
 
 const KEY = "hostile-key-41c9e2";
 const T0 = Date.parse("2025-10-29T12:00:00Z");
@@ -19,21 +20,6 @@ const ONE_CHUNK = 64 * 1024;
 function serve(handler: (req: Request) => Response | Promise<Response>) {
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, handler);
   return { server, baseUrl: `http://127.0.0.1:${server.addr.port}` };
-}
-
-/** `{"data":[` followed by `bytes` of spaces, gzipped with CompressionStream: a few hundred KB on the wire. */
-async function gzipBomb(bytes: number): Promise<Uint8Array<ArrayBuffer>> {
-  const piece = new TextEncoder().encode(" ".repeat(1024 * 1024));
-  let sent = -1;
-  const source = new ReadableStream<BufferSource>({
-    pull(controller) {
-      if (sent < 0) controller.enqueue(new TextEncoder().encode('{"data":['));
-      else if (sent >= bytes) return controller.close();
-      else controller.enqueue(piece);
-      sent += sent < 0 ? 1 : piece.length;
-    },
-  });
-  return new Uint8Array(await new Response(source.pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
 }
 
 const record = (minutesBefore: number, score: number) => ({
