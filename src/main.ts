@@ -21,6 +21,10 @@ import { createSnapshotter } from "./persistence/snapshotter.ts";
 import { join } from "node:path";
 import { checkDataDir, checkMockPath, listenError, STARTUP_EXIT_CODE, StartupError } from "./startup.ts";
 import { redactUserInfo } from "./core/redact.ts";
+import { createAlerting } from "./alerts/alerting.ts";
+import type { AlertsView } from "./http/alerts_routes.ts";
+import { createMemoryTransitionLog } from "./persistence/memory_transitions.ts";
+import type { SnapshotRow } from "./persistence/snapshot.ts";
 
 const log = getLogger(["coherence", "main"]);
 
@@ -92,12 +96,37 @@ export async function startService(
     log.error("snapshot store unavailable; retrying every cycle", { error: snapshots.openError });
   }
   const registry = createStoreRegistry(snapshots, storeOptions);
+  // The transitions log (also the delivery outbox), then the alert states restored from it before ingest
+  // starts: a restarted process never fires twice for one change.
+  const transitions = createMemoryTransitionLog();
+  const alerting = createAlerting({
+    log: transitions,
+    settings: {
+      forMs: config.alerts.forMs,
+      recoveryMargin: config.alerts.recoveryMargin,
+      thresholds: config.thresholds,
+    },
+    windows: config.windows,
+  });
+  await alerting.restore().catch((error) => {
+    // Evaluation retries the restore before each cycle and evaluates nothing until it succeeds.
+    log.error("alert states not restored; retrying before each evaluation", { error: String(error) });
+  });
+  const alerts: AlertsView = {
+    states: alerting.states,
+    status: alerting.status,
+    transitions,
+    delivery: () => [],
+  };
   const metrics = new ServiceMetrics({
     version: config.engineVersion,
     points: store,
     persistence: () => snapshotter.status(),
     maxSignals: config.metricsMaxSignals,
+    alerts,
   });
+  // The rows of the cycle's snapshot, evaluated by the alerts once the snapshot is written.
+  let cycleRows: readonly SnapshotRow[] | null = null;
   const snapshotter = createSnapshotter({
     points: store,
     snapshots,
@@ -106,7 +135,10 @@ export async function startService(
     thresholds: config.thresholds,
     source: source.kind,
     engineVersion: config.engineVersion,
-    onRows: (rows) => metrics.recordSnapshot(rows),
+    onRows: (rows) => {
+      cycleRows = rows;
+      metrics.recordSnapshot(rows);
+    },
   });
   const poller = createPoller({
     source,
@@ -115,9 +147,14 @@ export async function startService(
     overlapSec: config.ingestOverlapSec,
     intervalSec: config.ingestIntervalSec,
     maxSignals: config.maxSignals,
-    onCycle: (cycle) => {
+    onCycle: async (cycle) => {
       metrics.recordCycle(cycle);
-      return snapshotter.afterCycle(cycle);
+      cycleRows = null;
+      await snapshotter.afterCycle(cycle);
+      const rows = cycleRows;
+      cycleRows = null;
+      // Only after an ok cycle (a failed one writes no snapshot); evaluate() never rejects.
+      if (cycle.ok && rows !== null) await alerting.evaluate(rows);
     },
   });
   // On Deno Deploy the cron job must be registered during start-up, before the server listens.
@@ -143,6 +180,7 @@ export async function startService(
     source: { kind: source.kind, location: source.location, replay: source.kind === "mock_replay" },
     startedAtMs,
     metrics,
+    alerts,
   });
   let url = "";
   let server: Deno.HttpServer<Deno.NetAddr>;
@@ -160,7 +198,7 @@ export async function startService(
   } catch (error) {
     // A port in use or an address not ours: nothing has started, so close what was opened and say why.
     cronAbort.abort();
-    await registry.closeAll();
+    await Promise.all([registry.closeAll(), transitions.close()]);
     throw listenError(error, config);
   }
   // Ingest starts once the listener is up, so /health answers at once even while a large backfill runs.
@@ -178,7 +216,7 @@ export async function startService(
         cronAbort.abort();
         await Promise.all([server.shutdown(), poller.stop()]);
         // Nothing can touch the stores any more: close them (SQLite checkpoints and removes its WAL file).
-        await registry.closeAll();
+        await Promise.all([registry.closeAll(), transitions.close()]);
       })();
       return stopping;
     },
