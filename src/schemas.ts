@@ -281,7 +281,9 @@ export const AlertStateSchema = z.object({
     since: Timestamp.openapi({ description: "The first evaluation that gave this level" }),
   }).nullable().openapi({ description: "A new level waiting out ALERT_FOR; null when none" }),
   why: z.string().openapi({ description: "Why the state is what it is, in one sentence" }),
-  evaluation: AlertEvaluationSchema.nullable().openapi({ description: "The last evaluation; null before one" }),
+  evaluation: AlertEvaluationSchema.nullable().openapi({
+    description: "The last evaluation; null before one",
+  }),
 }).openapi("AlertState");
 
 export type AlertStateBody = z.infer<typeof AlertStateSchema>;
