@@ -140,17 +140,21 @@ const exactUrl = optionalText.pipe(
     .optional(),
 );
 
-/** A Standard Webhooks secret: base64 of at least 16 bytes, optionally prefixed `whsec_`. */
+/**
+ * A webhook signing secret: Standard Webhooks' `whsec_<base64>` (at least 16 bytes), or a raw secret of at
+ * least 16 characters (the webhook target base64-encodes it; receivers verify with `whsec_` + its base64).
+ */
 const webhookSecret = optionalText.refine(
   (v) => v === undefined || isWebhookSecret(v),
   {
     error:
-      "expected base64 of at least 16 random bytes, optionally prefixed whsec_ (e.g. from openssl rand -base64 32)",
+      "expected whsec_ followed by base64 of at least 16 bytes, or a raw secret of at least 16 characters (e.g. from openssl rand -base64 32)",
   },
 );
 
 function isWebhookSecret(value: string): boolean {
-  const body = value.startsWith("whsec_") ? value.slice("whsec_".length) : value;
+  if (!value.startsWith("whsec_")) return value.length >= 16;
+  const body = value.slice("whsec_".length);
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body) || body.length % 4 !== 0) return false;
   try {
     return atob(body).length >= 16;

@@ -254,7 +254,7 @@ Deno.test("loadConfig() requires ALERT_WEBHOOK_SECRET with ALERT_WEBHOOK_URL, wi
 });
 
 Deno.test("loadConfig() never prints the webhook secret, nor a delivery URL's credentials, path or query", () => {
-  const secret = "not-base64-S3cr3t!";
+  const secret = "whsec_not-base64-S3cr3t!";
   const problems = problemsOf({
     ALERT_WEBHOOK_URL: "ftp://user:Pa55word@hooks.example.com/T0KEN/path?key=QK3Y",
     ALERT_WEBHOOK_SECRET: secret,
@@ -265,11 +265,18 @@ Deno.test("loadConfig() never prints the webhook secret, nor a delivery URL's cr
   for (const leaked of [secret, "S3cr3t", "Pa55word", "T0KEN", "QK3Y", "AmPa55", "tok3n", "user"]) {
     ok(!text.includes(leaked), `${leaked} printed in ${text}`);
   }
-  match(text, /^ALERT_WEBHOOK_SECRET=\(hidden\): expected base64/m);
+  match(text, /^ALERT_WEBHOOK_SECRET=\(hidden\): expected whsec_ followed by base64/m);
   match(text, /^ALERT_WEBHOOK_URL="ftp:\/\/hooks.example.com": expected an http\(s\) URL/m);
-  // A short secret is refused too, still hidden.
-  match(
-    problemsOf({ ALERT_WEBHOOK_URL: "https://h.example", ALERT_WEBHOOK_SECRET: "c2hvcnQ=" })[0],
-    /^ALERT_WEBHOOK_SECRET=\(hidden\): expected base64 of at least 16/,
+  // Short secrets are refused too, still hidden; a raw secret of 16+ characters is fine.
+  for (const short of ["whsec_c2hvcnQ=", "short-secret"]) {
+    match(
+      problemsOf({ ALERT_WEBHOOK_URL: "https://h.example", ALERT_WEBHOOK_SECRET: short })[0],
+      /^ALERT_WEBHOOK_SECRET=\(hidden\): expected whsec_ followed by base64 of at least 16 bytes, or a raw/,
+    );
+  }
+  equal(
+    loadConfig({ ALERT_WEBHOOK_URL: "https://h.example", ALERT_WEBHOOK_SECRET: "a-raw-secret-of-24-chars" })
+      .alerts.webhook?.secret,
+    "a-raw-secret-of-24-chars",
   );
 });
