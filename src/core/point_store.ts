@@ -11,6 +11,11 @@
  *   to large prefix sums) the window is answered exactly from a block tree of two-pass moments
  *   (`moment_tree.ts`): the partial blocks at its edges by two-pass, the whole blocks between them from
  *   O(log n) nodes combined by Chan's formula — O(BLOCK + log n), never a pass over the window.
+ * - Least-squares sums for the forecast (issue 14): block-granular prefix sums of time, time² and
+ *   time·d (`regression_prefix.ts`) beside p₁/p₂, with their own error bound, and the exact regression tree
+ *   (`regression_tree.ts`) as fallback; both built at a series' first forecast, so series never forecast pay
+ *   nothing. Per-point columns for them would not fit the 64-byte budget (48 + 36 at worst headroom); per
+ *   block of 16 points they cost 1.5 bytes a point.
  * - Memory: four float64 columns, 32 bytes a point, with 1.5× growth headroom, plus the block tree (under
  *   3 bytes a point). Small series are kept small (issue 12: 50,000 one-point signals once took 14 KB each,
  *   in preallocated columns): capacity grows on demand from nothing (a first batch gets exactly its size),
