@@ -1,5 +1,6 @@
 /**
- * PointStore benchmarks: window queries answered from prefix sums, and bulk loading.
+ * PointStore benchmarks: window queries answered from prefix sums, the forecast's regression sums (prefix sums
+ * against the exact regression tree), and bulk loading.
  * Run: deno bench --allow-all bench/point_store_bench.ts
  *
  * Stores are built once at module load, outside the measured functions; each query's result goes to a sink so
@@ -113,6 +114,38 @@ Deno.bench({
     sink += driftStore.window("drift", driftEnd - 999_999 * SEC, driftEnd - SEC).m2;
   },
 });
+
+// Issue 14: a window's least-squares sums from the prefix sums (within their bound) against the exact
+// regression tree (forced), over the 1.2M-point series; the window ends move by 1 s each call so that the edge
+// blocks vary. The last-hour window falls back to the tree (its bound fails in 1.2M s ≈ 14 days).
+{
+  const paths = (exact: boolean, width: number) =>
+    single.regression("alpha", singleEnd - width * SEC, singleEnd, { exact }).paths.join();
+  const expect = (got: string, want: string) => {
+    if (got !== want) throw new Error(`benchmark setup: expected the ${want} path, got ${got}`);
+  };
+  expect(paths(false, 1_000_000), "prefix");
+  expect(paths(true, 1_000_000), "tree");
+  expect(paths(false, 3_600), "tree");
+}
+let regressionOffset = 0;
+for (
+  const [name, width, exact, baseline] of [
+    ["regression sums, 1M points, prefix sums", 1_000_000, false, true],
+    ["regression sums, 1M points, regression tree (forced)", 1_000_000, true, false],
+    ["regression sums, last 1h of 1.2M points (falls back to the tree)", 3_600, false, false],
+  ] as const
+) {
+  Deno.bench({
+    name,
+    group: "regression",
+    baseline,
+    fn() {
+      const end = singleEnd - (++regressionOffset % 1000) * SEC;
+      sink += single.regression("alpha", end - width * SEC, end, { exact }).moments.stx;
+    },
+  });
+}
 
 Deno.bench({
   name: "PointStore.applyColumns, 1M sorted points into an empty store",

@@ -11,6 +11,11 @@
  *   to large prefix sums) the window is answered exactly from a block tree of two-pass moments
  *   (`moment_tree.ts`): the partial blocks at its edges by two-pass, the whole blocks between them from
  *   O(log n) nodes combined by Chan's formula — O(BLOCK + log n), never a pass over the window.
+ * - Least-squares sums for the forecast (issue 14): block-granular prefix sums of time, time² and
+ *   time·d (`regression_prefix.ts`) beside p₁/p₂, with their own error bound, and the exact regression tree
+ *   (`regression_tree.ts`) as fallback; both built at a series' first forecast, so series never forecast pay
+ *   nothing. Per-point columns for them would not fit the 64-byte budget (48 + 36 at worst headroom); per
+ *   block of 16 points they cost 1.5 bytes a point.
  * - Memory: four float64 columns, 32 bytes a point, with 1.5× growth headroom, plus the block tree (under
  *   3 bytes a point). Small series are kept small (issue 12: 50,000 one-point signals once took 14 KB each,
  *   in preallocated columns): capacity grows on demand from nothing (a first batch gets exactly its size),
@@ -20,7 +25,14 @@
 import { DIRECT_MAX, MomentTree } from "./moment_tree.ts";
 import { combineMoments, EMPTY_MOMENTS, type Moments, momentsOf } from "./stats.ts";
 import { lowerBound, upperBound } from "./binary_search.ts";
-import { addCoMoments, type CoMoments, emptyCoMoments, RegressionTree } from "./regression_tree.ts";
+import {
+  addCoMoments,
+  type CoMoments,
+  coMomentsOf,
+  emptyCoMoments,
+  RegressionTree,
+} from "./regression_tree.ts";
+import { RegressionPrefix } from "./regression_prefix.ts";
 
 export interface PointInput {
   signal: string;
@@ -44,6 +56,20 @@ export interface WindowStats extends Moments {
   newestMs: number | null;
   /** True when n > 0 and every score is within 0..1. */
   allWithinUnitScale: boolean;
+}
+
+/**
+ * Which structure answered a window's least-squares sums: `direct` (two-pass over at most DIRECT_MAX points),
+ * `prefix` (the prefix sums, within their error bound) or `tree` (the exact regression tree: the fallback).
+ */
+export type RegressionPath = "direct" | "prefix" | "tree";
+
+/** A window's least-squares co-moments, times in seconds from `origin` (epoch ms). */
+export interface RegressionAnswer {
+  origin: number;
+  moments: CoMoments;
+  /** The path of each series that held points in the window (one for a single signal). */
+  paths: RegressionPath[];
 }
 
 export interface SignalInfo {
@@ -81,7 +107,9 @@ export class Series {
     return this.#tree ?? UNBUILT_TREE;
   }
   #tree: MomentTree | null = null;
-  /** Least-squares sums of (time, score), built at the first forecast over this series (issue 14). */
+  /** Prefix sums of time, time² and time·score, built at the first forecast over this series (issue 14). */
+  #regressionPrefix: RegressionPrefix | null = null;
+  /** The exact fallback for windows the prefix sums cannot resolve, built when first needed. */
   #regression: RegressionTree | null = null;
   /** Neumaier state [sum₁, compensation₁, sum₂, compensation₂] at index `length`. */
   #running: [number, number, number, number] = NO_RUNNING;
@@ -93,7 +121,7 @@ export class Series {
   /** Bytes held by the columns (including growth headroom) and the block tree. */
   get byteLength(): number {
     const prefix = this.#prefixed ? this.p1.byteLength + this.p2.byteLength : 0;
-    const regression = this.#regression?.byteLength ?? 0;
+    const regression = (this.#regression?.byteLength ?? 0) + (this.#regressionPrefix?.byteLength ?? 0);
     return this.ts.byteLength + this.score.byteLength + prefix + this.tree.byteLength + regression;
   }
 
@@ -125,13 +153,28 @@ export class Series {
   }
 
   /**
-   * Exact least-squares co-moments of points [a, b), times in seconds from `origin` (epoch ms): O(B + log n)
-   * from the regression tree, which is built (or brought up to date) here on first use.
+   * Least-squares co-moments of points [a, b), times in seconds from `origin` (epoch ms), and the path that
+   * answered: a window of at most DIRECT_MAX points by two-pass; a longer one from the prefix sums
+   * (`regression_prefix.ts`) in O(PREFIX_BLOCK) when their error bound allows, else (or when `exact`) from
+   * the regression tree in O(B + log n). Both structures are built (or brought up to date) on first use.
    */
-  regression(a: number, b: number): { origin: number; moments: CoMoments } {
+  regression(
+    a: number,
+    b: number,
+    exact = false,
+  ): { origin: number; moments: CoMoments; path: RegressionPath } {
+    if (b - a <= DIRECT_MAX) {
+      const origin = this.ts[a] ?? 0;
+      return { origin, moments: coMomentsOf(this.ts, origin, this.score, a, b), path: "direct" };
+    }
+    if (!exact && this.#prefixed) {
+      const prefix = this.#regressionPrefix ??= new RegressionPrefix();
+      const moments = prefix.query(this, a, b);
+      if (moments) return { origin: prefix.origin, moments, path: "prefix" };
+    }
     const tree = this.#regression ??= new RegressionTree();
     const moments = tree.query(this.ts, this.score, this.length, a, b);
-    return { origin: tree.origin ?? (this.length > 0 ? this.ts[0] : 0), moments };
+    return { origin: tree.origin ?? (this.length > 0 ? this.ts[0] : 0), moments, path: "tree" };
   }
 
   /** True when every score in [a, b) is within 0..1 (the block tree's maxima; only asked when the mean ≤ 1). */
@@ -236,6 +279,7 @@ export class Series {
       this.length = n + count;
       result.inserted = count;
       this.#regression?.invalidateFrom(n);
+      // The regression prefix sums extend themselves at the next query (a new shift K rebuilds them).
       this.#syncPrefix(n, true);
       this.#updateTree(n);
       return result;
@@ -266,6 +310,7 @@ export class Series {
     this.length = out;
     if (result.inserted === 0 && result.updated === 0) return result;
     this.#regression?.invalidateFrom(k);
+    this.#regressionPrefix?.reset();
     this.#syncPrefix(k, false);
     this.#updateTree(k);
     return result;
@@ -281,6 +326,8 @@ export class Series {
     this.length = keep;
     if (keep > SHRINK_ABOVE && keep * 4 < this.capacity) this.#resize(Math.ceil(keep * GROWTH));
     this.#regression?.invalidateFrom(0);
+    if (keep <= DIRECT_MAX) this.#regressionPrefix = null;
+    else this.#regressionPrefix?.reset();
     this.#syncPrefix(0, false);
     this.#updateTree(0);
     return drop;
@@ -444,21 +491,26 @@ export class PointStore {
 
   /**
    * Least-squares co-moments of the window (startExclusiveMs, endInclusiveMs] for one signal, or pooled when
-   * undefined, with times in seconds from `origin` (epoch ms). Exact (see `regression_tree.ts`).
+   * undefined, with times in seconds from `origin` (epoch ms): from the prefix sums within their error bound,
+   * else exactly from the regression tree (`Series.regression`); `exact` always takes the tree (tests, and
+   * `scripts/memory.ts` to count the tree's bytes).
    */
   regression(
     signal: string | undefined,
     startExclusiveMs: number,
     endInclusiveMs: number,
-  ): { origin: number; moments: CoMoments } {
+    { exact = false }: { exact?: boolean } = {},
+  ): RegressionAnswer {
     const list = signal === undefined ? [...this.#series.values()] : [this.#series.get(signal)];
     let origin: number | null = null;
     const total = emptyCoMoments();
+    const paths: RegressionPath[] = [];
     for (const series of list) {
       if (!series) continue;
       const [a, b] = series.range(startExclusiveMs, endInclusiveMs);
       if (b <= a) continue;
-      const part = series.regression(a, b);
+      const part = series.regression(a, b, exact);
+      paths.push(part.path);
       origin ??= part.origin;
       if (part.origin !== origin) {
         // Re-express the part's mean time from the common origin, keeping the addition's rounding in lo.
@@ -470,7 +522,7 @@ export class PointStore {
       }
       addCoMoments(total, part.moments);
     }
-    return { origin: origin ?? endInclusiveMs, moments: total };
+    return { origin: origin ?? endInclusiveMs, moments: total, paths };
   }
 
   /** The points of a window, oldest first (for inputs and exports). */

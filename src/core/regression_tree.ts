@@ -10,11 +10,11 @@
  * where δt, δx are the differences of the two parts' means. A range [a, b) is its two partial edge blocks,
  * read directly, plus the whole blocks between them from at most 2·log₂(n / B) nodes.
  *
- * Why a tree and not prefix sums of t, t² and tx: a window's Stt from prefix sums is the difference of two sums
- * of u² over the whole series, so it loses ε·(T / w)³ of its value for a window w in a series spanning T (a 1h
- * window at the end of 30 days loses ~1e-7 — far from the 1e-9 the forecast promises), and would then need an
- * exact fallback anyway. The tree is always exact, costs what the score tree's fallback costs, and takes about
- * 2 bytes a point instead of the 24 that three more prefix columns would (the budget is 64 bytes a point).
+ * Role: the exact fallback of the regression prefix sums (`regression_prefix.ts`, issue 14 item 3). Those
+ * answer most long windows in O(PREFIX_BLOCK) with a rounding-error bound; a window whose bound exceeds the
+ * tolerance — typically a short window late in a long series, whose Stt from prefix sums loses about
+ * ε·(T / w)³ of its value (a 1 h window at the end of 30 days: ~1e-7) — is answered here, exactly, at the cost
+ * the score tree's fallback pays. Built lazily at the first such window (1.75–3.5 bytes a point).
  *
  * Times are held as u = (t − origin) / 1000 seconds, with the origin fixed at the first timestamp the tree
  * saw, and means are split in two (μ = hi + lo, as in `moment_tree.ts`), so that scores near 100 with slopes of

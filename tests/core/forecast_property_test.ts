@@ -1,12 +1,14 @@
 /**
  * The forecast's line against a naive two-pass least-squares reference (issue 14, item 2): slope, the point the
  * line passes through (t̄, x̄) and the projected mean agree within 1e-9 relative, over random series (uneven
- * timestamps, constant series, two points) and over 1M points of scores near 100 with tiny slopes.
+ * timestamps, constant series, two points) and over 1M points of scores near 100 with tiny slopes — whichever
+ * path answered (item 3: the prefix sums within their error bound, else the exact regression tree), and the
+ * tests below check that both paths are taken where they should be.
  */
-import { equal, ok } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import fc from "fast-check";
 import { fitLine } from "../../src/core/forecast.ts";
-import { PointStore } from "../../src/core/point_store.ts";
+import { PointStore, type RegressionPath } from "../../src/core/point_store.ts";
 import { mulberry32 } from "./support.ts";
 
 const T = Date.parse("2025-10-29T00:00:00Z");
@@ -37,11 +39,11 @@ function reference(ts: number[], xs: number[]) {
   return { slope: stx / stt, tMeanMs: ts[0] + uBar * 1000, uBar, xBar, stt, sxx };
 }
 
-/** The line from the store (regression tree + window moments), as the predict route computes it. */
+/** The line from the store (regression sums + window moments), as the predict route computes it. */
 function fromStore(store: PointStore, startMs: number, endMs: number) {
-  const { origin, moments } = store.regression("s", startMs, endMs);
+  const { origin, moments, paths } = store.regression("s", startMs, endMs);
   const stats = store.window("s", startMs, endMs);
-  return { fit: fitLine(moments, origin, stats.m2), origin, moments };
+  return { fit: fitLine(moments, origin, stats.m2), origin, moments, path: paths[0] };
 }
 
 /** |a − b| ≤ tol · scale: relative to the value, or to a stated scale where the value can be 0. */
@@ -55,7 +57,10 @@ function storeOf(ts: number[], xs: number[]): PointStore {
   return store;
 }
 
-/** Checks slope, (t̄, x̄) and the projected mean of window (start, end] against the reference. */
+/**
+ * Checks slope, (t̄, x̄) and the projected mean of window (start, end] against the reference; returns the path
+ * that answered (undefined for a window of fewer than two points).
+ */
 function check(
   ts: number[],
   xs: number[],
@@ -63,14 +68,14 @@ function check(
   endMs: number,
   horizonSec: number,
   held?: PointStore,
-) {
+): RegressionPath | undefined {
   const store = held ?? storeOf(ts, xs);
   const inWindow = ts.map((t, i) => [t, xs[i]] as const).filter(([t]) => t > startMs && t <= endMs);
   if (inWindow.length < 2) return;
   const ref = reference(inWindow.map(([t]) => t), inWindow.map(([, x]) => x));
-  const { fit, origin, moments } = fromStore(store, startMs, endMs);
+  const { fit, origin, moments, path } = fromStore(store, startMs, endMs);
   equal(fit.n, inWindow.length);
-  if (!(ref.stt > 0)) return;
+  if (!(ref.stt > 0)) return path;
   // Relative to the slope, or (for a slope near 0 in noisy data) to the noise scale √(Sxx / Stt), or (for a
   // constant series, whose reference slope is only the rounding of x̄) to that rounding's own size.
   const rounding = Math.abs(ref.xBar) * Math.sqrt(inWindow.length / ref.stt) * 1e-7;
@@ -93,6 +98,7 @@ function check(
     Math.max(Math.abs(projected), Math.abs(ref.slope * lever), 1e-300),
     "projected mean",
   );
+  return path;
 }
 
 /** Scores on the 0..100 scale (subnormal doubles, which no upstream sends, would only test underflow). */
@@ -125,6 +131,100 @@ Deno.test("fitLine() over the store's regression sums equals the two-pass refere
     }),
     { numRuns: 300 },
   );
+});
+
+Deno.test("fitLine() equals the reference within 1e-9 over random series of 130–20,000 points, on the direct, prefix and tree paths", () => {
+  const paths = { direct: 0, prefix: 0, tree: 0 };
+  const count = (path: RegressionPath | undefined) => path && paths[path]++;
+  const longSeries = fc.record({
+    length: fc.integer({ min: 130, max: 20_000 }),
+    /** The second window's share of the series' span, e^logShare (down to 1/1100: fallbacks). */
+    logShare: fc.integer({ min: -700, max: 0 }).map((k) => k / 100),
+    maxGapMs: fc.integer({ min: 1, max: 600_000 }),
+    base: score,
+    slopePerHour: fc.oneof(fc.constant(0), fc.double({ min: -20, max: 20, noNaN: true })),
+    noise: fc.oneof(fc.constant(0), fc.double({ min: 1e-9, max: 20, noNaN: true })),
+    seed: fc.integer(),
+    cut: fc.double({ min: 0, max: 1, noNaN: true }),
+    horizonSec: fc.integer({ min: 1, max: 30 * 86400 }),
+  });
+  fc.assert(
+    fc.property(
+      longSeries,
+      ({ length, logShare, maxGapMs, base, slopePerHour, noise, seed, cut, horizonSec }) => {
+        const random = mulberry32(seed);
+        const ts: number[] = [];
+        let t = T;
+        for (let i = 0; i < length; i++) ts.push(t += 1 + Math.floor(random() * maxGapMs));
+        const xs = ts.map((t) => base + (slopePerHour * (t - T)) / 3_600_000 + noise * (random() - 0.5));
+        const first = ts[0], last = ts[ts.length - 1];
+        const store = storeOf(ts, xs);
+        const widthMs = Math.max(1, Math.round(Math.exp(logShare) * (last - first)));
+        const endMs = Math.ceil(first + widthMs + cut * (last - first - widthMs));
+        count(check(ts, xs, first - 1, last, horizonSec, store));
+        count(check(ts, xs, endMs - widthMs, endMs, horizonSec, store));
+        count(check(ts, xs, last - widthMs, last, horizonSec, store));
+      },
+    ),
+    { numRuns: 200 },
+  );
+  // Each path answered some of the windows: the test fails if the fast path or the fallback never ran.
+  ok(paths.direct > 0 && paths.prefix > 0 && paths.tree > 0, JSON.stringify(paths));
+});
+
+Deno.test("a long window over a large series takes the prefix path; a 1h window at the end of 30 days falls back to the tree, and both equal the reference", () => {
+  // 30 days, one point every 10 s (259,200 points), scores near 100 with a tiny slope and tinier noise.
+  const n = 259_200;
+  const random = mulberry32(3);
+  const ts = Array.from({ length: n }, (_, i) => T + i * 10_000);
+  const xs = ts.map((t) => 100 - 1e-6 + 1e-10 * ((t - T) / 1000) + 1e-9 * (random() - 0.5));
+  const store = storeOf(ts, xs);
+  const last = ts[n - 1];
+  equal(check(ts, xs, T - 1, last, 86_400, store), "prefix", "all 30 days");
+  equal(check(ts, xs, last - 10 * 86_400_000, last, 86_400, store), "prefix", "the last 10 days");
+  equal(check(ts, xs, last - 3_600_000, last, 3600, store), "tree", "the last hour");
+  equal(check(ts, xs, last - 600_000, last, 3600, store), "direct", "the last 10 minutes (60 points)");
+  // Forcing the tree gives the same line as the prefix path.
+  const fast = store.regression("s", T - 1, last);
+  const exact = store.regression("s", T - 1, last, { exact: true });
+  deepEqual(exact.paths, ["tree"]);
+  const slope = (m: typeof fast.moments) => m.stx / m.stt;
+  close(slope(fast.moments), slope(exact.moments), 1e-12, Math.abs(slope(exact.moments)), "slope");
+});
+
+Deno.test("the prefix path stays within 1e-9 of the reference through appends, out-of-order merges and evictions between forecasts", () => {
+  const random = mulberry32(41);
+  const store = new PointStore();
+  const held = new Map<number, number>();
+  const seen = { direct: 0, prefix: 0, tree: 0 };
+  let next = T;
+  for (let round = 0; round < 60; round++) {
+    const ts: number[] = [], xs: number[] = [];
+    const kind = round % 6;
+    if (kind === 4) {
+      // Out of order: points between held ones (odd ms offsets never collide with the appended times).
+      for (let i = 0; i < 50; i++) ts.push(T + 1 + 2 * Math.floor(random() * (next - T) / 2));
+    } else {for (let i = 0; i < 200 + Math.floor(random() * 300); i++) {
+        ts.push(next += 1000 + Math.floor(random() * 2000));
+      }}
+    for (const t of ts) xs.push(70 + 1e-4 * ((t - T) / 1000) + 5 * (random() - 0.5));
+    store.applyColumns("s", Float64Array.from(ts), Float64Array.from(xs));
+    ts.forEach((t, i) => held.set(t, xs[i]));
+    if (kind === 5) {
+      const cutoff = T + Math.floor(random() * (next - T) / 4);
+      store.evictBefore(cutoff);
+      for (const t of held.keys()) if (t < cutoff) held.delete(t);
+    }
+    const sorted = [...held].sort((a, b) => a[0] - b[0]);
+    const allTs = sorted.map(([t]) => t), allXs = sorted.map(([, x]) => x);
+    const first = allTs[0], last = allTs[allTs.length - 1];
+    const path = check(allTs, allXs, first - 1, last, 3600, store);
+    if (path) seen[path]++;
+    const mid = first + Math.floor(random() * (last - first));
+    const path2 = check(allTs, allXs, mid, last, 3600, store);
+    if (path2) seen[path2]++;
+  }
+  ok(seen.prefix > 60, JSON.stringify(seen));
 });
 
 Deno.test("fitLine() of a constant series has slope 0 and the constant as its mean, at any length", () => {
