@@ -7,14 +7,14 @@ export const T0 = Date.UTC(2026, 0, 1, 12);
 
 const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
-/** The i-th transition of a key, a minute apart from T0; levels cycle low → medium → high → low… */
-export function transition(i: number, overrides: Partial<Transition> = {}): Transition {
+/** The i-th transition of a key, a minute apart from `baseMs`; levels cycle low → medium → high → low… */
+export function transition(i: number, overrides: Partial<Transition> = {}, baseMs = T0): Transition {
   const levels: RiskLevel[] = ["low", "medium", "high"];
   const from = overrides.from ?? levels[i % 3];
   const to = overrides.to ?? levels[(i + 1) % 3];
   const signal = overrides.signal ?? "alpha";
   const windowSec = overrides.windowSec ?? 3600;
-  const atMs = overrides.at ? Date.parse(overrides.at) : T0 + i * 60_000;
+  const atMs = overrides.at ? Date.parse(overrides.at) : baseMs + i * 60_000;
   return {
     id: transitionId({ signal, windowSec }, atMs, from, to),
     signal,
@@ -39,8 +39,13 @@ export function transition(i: number, overrides: Partial<Transition> = {}): Tran
   };
 }
 
-export function transitions(count: number, start = 0): Transition[] {
-  return Array.from({ length: count }, (_, i) => transition(start + i));
+export function transitions(count: number, start = 0, baseMs = T0): Transition[] {
+  return Array.from({ length: count }, (_, i) => transition(start + i, {}, baseMs));
+}
+
+/** `count` transitions a minute apart ending about now (for tests on the real clock: none is too old). */
+export function recentTransitions(count: number): Transition[] {
+  return transitions(count, 0, Math.floor(Date.now() / 1000) * 1000 - count * 60_000);
 }
 
 /**
