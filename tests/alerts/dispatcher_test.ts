@@ -270,3 +270,28 @@ Deno.test("createDispatcher() status() shows scheme://host[:port] only and error
     ok(!text.includes(leak), `status holds ${leak}: ${text}`);
   }
 });
+
+Deno.test("createDispatcher() runs a target's re-send every interval, apart from the outbox, and reports its failures", async () => {
+  const log = createMemoryTransitionLog();
+  let runs = 0;
+  const rec = recordingTarget();
+  const target: DeliveryTarget = {
+    ...rec.target,
+    name: "alertmanager",
+    resend: {
+      intervalMs: 60_000,
+      run: () =>
+        Promise.resolve(
+          ++runs === 2 ? { ok: false, error: "POST http://am.test:9093: HTTP 500" } : { ok: true },
+        ),
+    },
+  };
+  const { d, time } = dispatcher({ log, targets: [target] });
+  d.start();
+  await until("3 re-sends", () => runs >= 3);
+  await d.stop();
+  ok(time.waits.slice(0, 3).every((ms) => ms === 60_000), String(time.waits));
+  equal(d.status()[0].lastError, "POST http://am.test:9093: HTTP 500");
+  equal(d.status()[0].failed, 0); // failed counts transition attempts only
+  deepEqual(rec.attempts, []);
+});
