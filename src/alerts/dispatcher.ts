@@ -75,7 +75,10 @@ export interface DeliveryStatus {
   outboxDepth: number;
   lastSuccessAt: string | null;
   lastFailureAt: string | null;
-  /** The last failure (a re-send's too), safe to show (no credentials, path, query or secret); null once a transition is delivered. */
+  /**
+   * The last failure (a re-send's too), safe to show (no credentials, path, query or secret); null once a
+   * transition is delivered.
+   */
   lastError: string | null;
   /** When the next retry is due while one is waiting. */
   nextAttemptAt: string | null;
