@@ -21,6 +21,9 @@ import { commandInstalled } from "../ops/exposition.ts";
 import { transition, until } from "./support.ts";
 
 const ALERTMANAGER = "prometheus-alertmanager";
+const AMTOOL = "amtool";
+const EXAMPLE = new URL("../../docs/alertmanager.yml", import.meta.url).pathname;
+const ALERTS_DOC = new URL("../../docs/ALERTS.md", import.meta.url).pathname;
 const CI = Deno.env.get("CI") === "true";
 const pageUrl = (signal: string, windowSec: number) =>
   `http://engine.test:8000/?signal=${encodeURIComponent(signal)}&window=${windowSec}s`;
@@ -32,6 +35,51 @@ if (!haveAlertmanager && !CI) {
       "!!! Install it with: apt-get update && apt-get install -y prometheus-alertmanager   (CI=true makes this a failure)\n",
   );
 }
+
+const haveAmtool = await commandInstalled(AMTOOL);
+if (!haveAmtool && !CI) {
+  console.warn(
+    `\n!!! ${AMTOOL} not found: SKIPPING the check of docs/alertmanager.yml (prometheus-alertmanager has it)\n`,
+  );
+}
+
+async function amtool(...args: string[]): Promise<string> {
+  const { success, stdout, stderr } = await new Deno.Command(AMTOOL, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+  ok(success, `amtool ${args.join(" ")} failed:\n${text}`);
+  return new TextDecoder().decode(stdout);
+}
+
+Deno.test("docs/ALERTS.md shows docs/alertmanager.yml verbatim", async () => {
+  const doc = await Deno.readTextFile(ALERTS_DOC);
+  const block = /```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+  equal(block, await Deno.readTextFile(EXAMPLE));
+});
+
+Deno.test({
+  name:
+    "docs/alertmanager.yml passes amtool check-config and routes severity=high to the pager, medium to chat",
+  ignore: !haveAmtool && !CI,
+  async fn() {
+    await amtool("check-config", EXAMPLE);
+    const route = (severity: string) =>
+      amtool(
+        "config",
+        "routes",
+        "test",
+        `--config.file=${EXAMPLE}`,
+        `alertname=${ALERT_NAME}`,
+        `severity=${severity}`,
+      );
+    equal((await route("high")).trim(), "on-call-pager");
+    equal((await route("medium")).trim(), "team-chat");
+  },
+});
 
 /** A fetch that records each POST's alerts and answers 200. */
 function recordingFetch() {
