@@ -295,3 +295,24 @@ Deno.test("createDispatcher() runs a target's re-send every interval, apart from
   equal(d.status()[0].failed, 0); // failed counts transition attempts only
   deepEqual(rec.attempts, []);
 });
+
+Deno.test("createDispatcher() rides out a failing transitions log: reports it, backs off, then delivers", async () => {
+  const memory = createMemoryTransitionLog();
+  const all = transitions(2);
+  await memory.append(all);
+  let failures = 2;
+  const log = {
+    ...memory,
+    after: (cursor: Parameters<typeof memory.after>[0], limit: number) =>
+      failures-- > 0 ? Promise.reject(new Error("database is locked")) : memory.after(cursor, limit),
+  };
+  const rec = recordingTarget();
+  const { d, time } = dispatcher({ log, targets: [rec.target], baseMs: 100 });
+  d.start();
+  await until("2 deliveries", () => d.status()[0].delivered === 2);
+  deepEqual(time.waits.slice(0, 2), [100, 200]);
+  deepEqual(rec.ids(), all.map((t) => t.id));
+  equal(d.status()[0].failed, 0);
+  ok(d.status()[0].lastFailureAt !== null);
+  await d.stop();
+});
