@@ -46,6 +46,22 @@ export function parseLines(lines: readonly string[]): (string[] | null)[] {
   });
 }
 
+/** Decimal literals as `String(x)` writes them (and only those: no hex, blanks or Infinity). */
+const NUMBER = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+const NUMBER_COLUMNS = new Set<string>(["window_sec", "n"]);
+const NULLABLE_NUMBER_COLUMNS = new Set<string>(["mean", "stdev", "volatility_index"]);
+
+/**
+ * A field read back as its column's type: `window_sec` and `n` numbers; `mean`, `stdev`, `volatility_index`
+ * numbers or null (an empty field); anything else text. A number column's field that is not a number: undefined.
+ */
+export function fieldValue(column: string, field: string): string | number | null | undefined {
+  const number = NUMBER.test(field) ? Number(field) : undefined;
+  if (NULLABLE_NUMBER_COLUMNS.has(column)) return field === "" ? null : number;
+  return NUMBER_COLUMNS.has(column) ? number : field;
+}
+
 export function isNotFound(error: unknown): boolean {
   return error instanceof Deno.errors.NotFound;
 }

@@ -35,6 +35,7 @@ import { getLogger } from "@logtape/logtape";
 import {
   appendCsv,
   checkHeader,
+  fieldValue,
   isNotFound,
   looksComplete,
   parseLines,
@@ -65,25 +66,12 @@ const LAST_FIELD = FIELD_COUNT - 1;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Decimal literals as `String(x)` writes them (and only those: no hex, blanks or Infinity). */
-const NUMBER = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-
 const STRINGIFY_OPTIONS = {
   cast: {
     string: (value: string, context: { index: number }) =>
       context.index === LAST_FIELD ? { value, quoted: true } : value,
   },
 };
-
-const NUMBER_COLUMNS = new Set<string>(["window_sec", "n"]);
-const NULLABLE_NUMBER_COLUMNS = new Set<string>(["mean", "stdev", "volatility_index"]);
-
-/** A field read back as its column's type (a number column's field that is not a number: undefined). */
-function fieldValue(column: string, field: string): string | number | null | undefined {
-  const number = NUMBER.test(field) ? Number(field) : undefined;
-  if (NULLABLE_NUMBER_COLUMNS.has(column)) return field === "" ? null : number;
-  return NUMBER_COLUMNS.has(column) ? number : field;
-}
 
 /** The rows as CSV lines, each ending in "\n": null as an empty field, numbers by `String(x)`. */
 export function encodeRows(rows: readonly SnapshotRow[]): string {
