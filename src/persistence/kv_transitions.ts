@@ -198,7 +198,10 @@ export class KvTransitionLog implements TransitionLog {
       const out: Transition[] = [];
       let skipped = 0;
       for await (
-        const entry of this.#kv.list(selector, { reverse: true, batchSize: filtered ? 500 : limit })
+        const entry of this.#kv.list(selector, {
+          reverse: true,
+          batchSize: filtered ? 500 : Math.min(limit, 500),
+        })
       ) {
         const parsed = TransitionSchema.safeParse(entry.value);
         if (!parsed.success) {
@@ -249,7 +252,9 @@ export class KvTransitionLog implements TransitionLog {
       validateLimit(limit);
       if (limit === 0) return [];
       const values: unknown[] = [];
-      for await (const entry of this.#kv.list(this.#selectorAfter(cursor), { limit })) {
+      for await (
+        const entry of this.#kv.list(this.#selectorAfter(cursor), { limit, batchSize: Math.min(limit, 500) })
+      ) {
         values.push(entry.value);
       }
       return this.#valid(values);
