@@ -5,7 +5,7 @@
  * | -------- | --------------------------------------------------------------------------------- |
  * | `sqlite` | tables `risk_transitions`, `alert_delivery` in `DATA_DIR/rolling_store.db`        |
  * | `csv`    | `DATA_DIR/risk_transitions.csv`, cursors in `DATA_DIR/alert_delivery.json`        |
- * | `kv`     | `kv` (a handle to share, e.g. the snapshot store's) or `kvPath`, or the default KV |
+ * | `kv`     | the snapshot `store`'s KV handle, or `kv`, or `kvPath`, or the default KV           |
  * | `none`   | memory (bounded)                                                                  |
  *
  * `DATA_DIR` is created if missing, for the file modes only.
@@ -15,8 +15,8 @@ import { STORE_FILE_NAMES, type StoreMode } from "../core/vocabulary.ts";
 import { openCsvTransitionLog } from "./csv_transitions.ts";
 import { createKvTransitionLog, openKvTransitionLog } from "./kv_transitions.ts";
 import { createMemoryTransitionLog } from "./memory_transitions.ts";
-import { kvLocation } from "./kv_store.ts";
-import { SnapshotStoreError, storeError } from "./snapshot.ts";
+import { kvLocation, KvSnapshotStore } from "./kv_store.ts";
+import { type SnapshotStore, SnapshotStoreError, storeError } from "./snapshot.ts";
 import { openSqliteTransitionLog } from "./sqlite_transitions.ts";
 import type { TransitionLog } from "./transitions.ts";
 
@@ -27,6 +27,11 @@ export interface OpenTransitionLogOptions {
   kvPath?: string;
   /** An open KV handle for `kv` (not closed with the log). */
   kv?: Deno.Kv;
+  /**
+   * The snapshot store already open for `mode`: with `kv`, the log shares its KV handle (two handles on one
+   * local KV file in one process contend for its lock: "database is locked"). Close the log before the store.
+   */
+  store?: SnapshotStore;
   /** The bound of the `none` mode's memory log. */
   maxTransitions?: number;
 }
@@ -44,7 +49,8 @@ export async function openTransitionLog(
   mode: StoreMode,
   options: OpenTransitionLogOptions,
 ): Promise<TransitionLog> {
-  const { dataDir, kvPath, kv } = options;
+  const { dataDir, kvPath } = options;
+  const kv = options.kv ?? (options.store instanceof KvSnapshotStore ? options.store.kv : undefined);
   switch (mode) {
     case "sqlite":
       await ensureDir(dataDir);

@@ -12,7 +12,7 @@ import {
   TRANSITIONS_CSV_HEADER,
 } from "../../src/persistence/csv_transitions.ts";
 import { openKvStore } from "../../src/persistence/kv_store.ts";
-import { KV_MAX_TRANSITION_BYTES } from "../../src/persistence/kv_transitions.ts";
+import { createKvTransitionLog, KV_MAX_TRANSITION_BYTES } from "../../src/persistence/kv_transitions.ts";
 import { openTransitionLog } from "../../src/persistence/open_transitions.ts";
 import { SnapshotStoreError } from "../../src/persistence/snapshot.ts";
 import { openSqliteStore } from "../../src/persistence/sqlite_store.ts";
@@ -324,7 +324,7 @@ Deno.test("csv transitions log: a foreign CSV or cursor file is a clear Snapshot
     }
   }));
 
-Deno.test("csv transitions log: a rewritten file is re-read only through prune; its cursor file is JSON", () =>
+Deno.test("csv transitions log keeps cursors as JSON in alert_delivery.json, leaving no temp file behind", () =>
   withTempDir(async (dir) => {
     const log = await open("csv", dir);
     try {
@@ -332,6 +332,17 @@ Deno.test("csv transitions log: a rewritten file is re-read only through prune; 
       deepEqual(JSON.parse(await Deno.readTextFile(join(dir, "data", DELIVERY_JSON))), {
         webhook: { atMs: 5, id: "tr_x" },
       });
+      await log.setCursor("alertmanager", { atMs: 6, id: "tr_y" });
+      await log.append([transition(0), transition(1)]);
+      await log.prune(BASE_MS + 10 * MINUTE_MS);
+      deepEqual(JSON.parse(await Deno.readTextFile(join(dir, "data", DELIVERY_JSON))), {
+        webhook: { atMs: 5, id: "tr_x" },
+        alertmanager: { atMs: 6, id: "tr_y" },
+      });
+      deepEqual((await Array.fromAsync(Deno.readDir(join(dir, "data")))).map((e) => e.name).sort(), [
+        DELIVERY_JSON,
+        TRANSITIONS_CSV,
+      ]);
     } finally {
       await log.close();
     }
@@ -442,18 +453,58 @@ Deno.test("openTransitionLog('none') is a memory log that keeps nothing across o
   await rejects(Deno.stat("/nonexistent/never/created"), Deno.errors.NotFound);
 });
 
-Deno.test("openKvStore() and the kv transitions log open the same file side by side", () =>
+Deno.test("openTransitionLog('kv', {store}) shares the snapshot store's KV handle", () =>
   withTempDir(async (dir) => {
     const kvPath = join(dir, "data", "rolling_store.kv");
     await Deno.mkdir(join(dir, "data"));
     const store = await openKvStore(kvPath);
-    const log = await open("kv", dir);
+    const log = await openTransitionLog("kv", { dataDir: join(dir, "data"), kvPath, store });
     try {
-      await store.append([row(0)]);
-      await log.append([transition(0)]);
-      deepEqual(await log.list(ALL), [transition(0)]);
+      // Concurrent writes through the one handle: two handles on one file in a process would contend.
+      await Promise.all([
+        store.append([row(0)]),
+        log.append([transition(0)]),
+        log.append([transition(1)]),
+        store.append([row(1)]),
+      ]);
+      deepEqual(await log.list(ALL), [transition(0), transition(1)]);
+      equal((await store.kv.get(["transitions_by_id", transition(1).id])).value, BASE_MS + MINUTE_MS);
     } finally {
       await log.close();
       await store.close();
     }
+  }));
+
+Deno.test("kv transitions log: two writers racing to append the same transitions store each once", () =>
+  withTempDir(async (dir) => {
+    const kv = await Deno.openKv(join(dir, "shared.kv"));
+    const [a, b] = [1, 2].map(() => createKvTransitionLog(kv));
+    try {
+      const batch = Array.from({ length: 60 }, (_, i) => transition(i));
+      await Promise.all([a.append(batch), b.append(batch), a.append(batch.slice(20, 40))]);
+      deepEqual(await b.list(ALL), batch);
+      deepEqual(await a.latest(), [batch[59]]);
+    } finally {
+      await a.close();
+      await b.close();
+      kv.close();
+    }
+  }));
+
+Deno.test("openTransitionLog() creates a nested DATA_DIR for sqlite and csv, and only the KV file's folder for kv", () =>
+  withTempDir(async (dir) => {
+    const dataDir = join(dir, "a", "b");
+    for (const [mode, file] of [["sqlite", "rolling_store.db"], ["csv", TRANSITIONS_CSV]] as const) {
+      const log = await openTransitionLog(mode, { dataDir });
+      await log.close();
+      ok((await Deno.stat(join(dataDir, file))).isFile);
+    }
+    const log = await openTransitionLog("kv", {
+      dataDir: join(dir, "unused"),
+      kvPath: join(dir, "kv", "t.kv"),
+    });
+    await log.close();
+    ok((await Deno.stat(join(dir, "kv", "t.kv"))).isFile);
+    await rejects(Deno.stat(join(dir, "unused")), Deno.errors.NotFound);
+    await rejects(openTransitionLog("tape" as StoreMode, { dataDir }), SnapshotStoreError);
   }));
