@@ -117,7 +117,7 @@ export class SqliteTransitionLog implements TransitionLog {
     this.#latest = db.prepare(
       `SELECT ${SELECT} FROM ${TABLE} AS t WHERE NOT ${NEWER_OF_KEY} ORDER BY at_ms, id`,
     );
-    const after = `at_ms > :at OR (at_ms = :at AND id > :id)`;
+    const after = `(at_ms, id) > (:at, :id)`; // a row-value range on the (at_ms, id) index
     this.#after = db.prepare(`SELECT ${SELECT} FROM ${TABLE} WHERE ${after} ORDER BY at_ms, id LIMIT :limit`);
     this.#countAfter = db.prepare(`SELECT count(*) AS count FROM ${TABLE} WHERE ${after}`);
     this.#cursor = db.prepare(`SELECT at_ms, id FROM ${CURSORS} WHERE target = ?`);

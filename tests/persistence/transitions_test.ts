@@ -397,6 +397,20 @@ Deno.test("sqlite transitions log shares an existing v0.1 rolling_store.db with 
     }
     store = openSqliteStore(path);
     await store.close();
+    // A fresh database, the log first: the snapshot store then creates its table as on a new file.
+    const fresh = join(dir, "fresh");
+    const first = await openTransitionLog("sqlite", { dataDir: fresh });
+    await first.append([transition(0)]);
+    store = openSqliteStore(join(fresh, "rolling_store.db"));
+    try {
+      await store.append([row(0)]);
+      deepEqual(await store.history(history), [row(0)]);
+      equal(store.settings().userVersion, userVersion);
+      deepEqual(await first.list(ALL), [transition(0)]);
+    } finally {
+      await first.close();
+      await store.close();
+    }
   }));
 
 Deno.test("kv transitions log can share the snapshot store's KV handle and leaves it open", () =>
