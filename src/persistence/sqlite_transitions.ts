@@ -5,7 +5,8 @@
  * - `risk_transitions`: the {@linkcode TRANSITION_COLUMNS} (`id` the primary key, so a retried append is an
  *   `INSERT OR IGNORE` no-op; `nearest_boundary` JSON text) plus `at_ms INTEGER`, `at` as epoch ms: the sort
  *   key, since RFC 3339 text does not sort by time once some values carry a fraction and others do not.
- *   Indexes on (at_ms, id) — the log and outbox order — and on (signal, window_sec, at_ms) for the per-key reads.
+ *   Indexes on (at_ms, id) — the log and outbox order — and on (signal, window_sec, at_ms, id) for the
+ *   per-key reads (`latest()` is one index probe per key).
  * - `alert_delivery (target PRIMARY KEY, at_ms, id)`: each delivery target's cursor.
  *
  * Both tables are created with `IF NOT EXISTS` and leave `PRAGMA user_version` (the snapshot table's schema
@@ -54,7 +55,7 @@ const SCHEMA = `
     at_ms INTEGER NOT NULL
   ) STRICT;
   CREATE INDEX IF NOT EXISTS ${TABLE}_order ON ${TABLE} (at_ms, id);
-  CREATE INDEX IF NOT EXISTS ${TABLE}_key ON ${TABLE} (signal, window_sec, at_ms);
+  CREATE INDEX IF NOT EXISTS ${TABLE}_key ON ${TABLE} (signal, window_sec, at_ms, id);
   CREATE TABLE IF NOT EXISTS ${CURSORS} (
     target TEXT PRIMARY KEY NOT NULL,
     at_ms INTEGER NOT NULL,
@@ -65,7 +66,7 @@ const SCHEMA = `
 /** A strictly newer transition of the same key exists (`t` is the outer row). */
 const NEWER_OF_KEY =
   `EXISTS (SELECT 1 FROM ${TABLE} AS n WHERE n.signal = t.signal AND n.window_sec = t.window_sec
-  AND (n.at_ms > t.at_ms OR (n.at_ms = t.at_ms AND n.id > t.id)))`;
+  AND (n.at_ms, n.id) > (t.at_ms, t.id))`;
 
 function checkColumns(db: DatabaseSync, table: string, expected: readonly string[], path: string): void {
   const kind = db.prepare("SELECT type FROM sqlite_schema WHERE name = ?").get(table)?.type;
@@ -114,8 +115,12 @@ export class SqliteTransitionLog implements TransitionLog {
          AND at_ms >= :since
        ORDER BY at_ms DESC, id DESC LIMIT :limit`,
     );
+    // One probe per key: the distinct keys off the key index, then each key's newest row off the same index.
     this.#latest = db.prepare(
-      `SELECT ${SELECT} FROM ${TABLE} AS t WHERE NOT ${NEWER_OF_KEY} ORDER BY at_ms, id`,
+      `SELECT ${SELECT} FROM (SELECT DISTINCT signal AS s, window_sec AS w FROM ${TABLE}) AS k
+       JOIN ${TABLE} AS t ON t.rowid = (SELECT rowid FROM ${TABLE} WHERE signal = k.s AND window_sec = k.w
+         ORDER BY at_ms DESC, id DESC LIMIT 1)
+       ORDER BY at_ms, id`,
     );
     const after = `(at_ms, id) > (:at, :id)`; // a row-value range on the (at_ms, id) index
     this.#after = db.prepare(`SELECT ${SELECT} FROM ${TABLE} WHERE ${after} ORDER BY at_ms, id LIMIT :limit`);
