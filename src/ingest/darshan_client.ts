@@ -9,12 +9,15 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { backoffMs, parseRetryAfter } from "../core/backoff.ts";
 import { redactUrl, redactUserInfo } from "../core/redact.ts";
 import { sleep as defaultSleep } from "../core/sleep.ts";
 import { type Dialect, DIALECTS } from "./dialect.ts";
 import { type NormalizedPoint, normalizeRecords, pick, recordsOf } from "./normalize.ts";
 import { recordBatches, RecordStreamError } from "./record_stream.ts";
 import { emptyStats, type FailedPull, type PullOptions, type PullStats, type Source } from "./source.ts";
+
+export { backoffMs, type BackoffOptions, parseRetryAfter } from "../core/backoff.ts";
 
 const log = getLogger(["coherence", "ingest"]);
 
@@ -65,18 +68,6 @@ export interface DarshanSource extends Source {
     toMs: number,
     options: PullOptions,
   ): Promise<{ points: NormalizedPoint[]; stats: DarshanPullStats }>;
-}
-
-/** Options for {@linkcode backoffMs}. */
-export interface BackoffOptions {
-  baseMs: number;
-  capMs: number;
-  random: () => number;
-}
-
-/** Exponential backoff with full jitter: `random() * min(cap, base * 2^attempt)`; attempt 0 is the first retry. */
-export function backoffMs(attempt: number, { baseMs, capMs, random }: BackoffOptions): number {
-  return random() * Math.min(capMs, baseMs * 2 ** attempt);
 }
 
 /** A 200 response whose body is not JSON or carries no data array. */
@@ -312,18 +303,6 @@ const STATUS_TEXT: Record<number, string> = {
 function describeStatus(response: Response): string {
   const text = response.statusText || STATUS_TEXT[response.status] || "";
   return text ? `${response.status} ${text}` : String(response.status);
-}
-
-/**
- * Parses a `Retry-After` value (delta-seconds or an HTTP-date) into a wait in ms, not below 0; null when
- * absent or unparsable.
- */
-export function parseRetryAfter(value: string | null, nowMs: number): number | null {
-  if (value === null) return null;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isFinite(date) ? Math.max(0, date - nowMs) : null;
 }
 
 /**

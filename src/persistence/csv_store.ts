@@ -30,13 +30,19 @@
  * per store (appends, reads and prunes queue), so a read never sees this store's half-written lines; one
  * process should write a file.
  */
-import { basename, dirname } from "node:path";
-import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
 import { getLogger } from "@logtape/logtape";
 import {
+  appendCsv,
+  checkHeader,
+  fieldValue,
+  isNotFound,
+  looksComplete,
+  parseLines,
+  replaceAtomically,
+} from "./csv_file.ts";
+import {
   computedAtMs,
-  errorMessage,
   type HistoryQuery,
   newest,
   SNAPSHOT_COLUMNS,
@@ -57,13 +63,8 @@ export const CSV_HEADER = SNAPSHOT_COLUMNS.join(",");
 
 const FIELD_COUNT = SNAPSHOT_COLUMNS.length;
 const LAST_FIELD = FIELD_COUNT - 1;
-const QUOTE = 0x22;
-const NEWLINE = 0x0a;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** Decimal literals as `String(x)` writes them (and only those: no hex, blanks or Infinity). */
-const NUMBER = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 const STRINGIFY_OPTIONS = {
   cast: {
@@ -72,50 +73,10 @@ const STRINGIFY_OPTIONS = {
   },
 };
 
-const NUMBER_COLUMNS = new Set<string>(["window_sec", "n"]);
-const NULLABLE_NUMBER_COLUMNS = new Set<string>(["mean", "stdev", "volatility_index"]);
-
-/** A field read back as its column's type (a number column's field that is not a number: undefined). */
-function fieldValue(column: string, field: string): string | number | null | undefined {
-  const number = NUMBER.test(field) ? Number(field) : undefined;
-  if (NULLABLE_NUMBER_COLUMNS.has(column)) return field === "" ? null : number;
-  return NUMBER_COLUMNS.has(column) ? number : field;
-}
-
 /** The rows as CSV lines, each ending in "\n": null as an empty field, numbers by `String(x)`. */
 export function encodeRows(rows: readonly SnapshotRow[]): string {
   const fields = (row: SnapshotRow) => SNAPSHOT_COLUMNS.map((column) => String(row[column] ?? ""));
   return stringify(rows.map(fields), STRINGIFY_OPTIONS);
-}
-
-/** True when the line can be a whole record: it ends with a closing quote and its quotes are balanced. */
-function looksComplete(line: string): boolean {
-  if (line.charCodeAt(line.length - 1) !== QUOTE) return false;
-  let quotes = 0;
-  for (let i = 0; i < line.length; i++) if (line.charCodeAt(i) === QUOTE) quotes++;
-  return quotes % 2 === 0;
-}
-
-/**
- * Parses complete-looking lines with csv-parse: all at once, or line by line if that fails (a malformed line
- * then fails alone). Result i is line i's fields, or null.
- */
-function parseLines(lines: readonly string[]): (string[] | null)[] {
-  if (lines.length === 0) return [];
-  try {
-    const records: string[][] = parse(lines.join("\n"), { relax_column_count: true });
-    if (records.length === lines.length) return records;
-  } catch {
-    // fall through to line by line
-  }
-  return lines.map((line) => {
-    try {
-      const records: string[][] = parse(line, { relax_column_count: true });
-      return records.length === 1 ? records[0] : null;
-    } catch {
-      return null;
-    }
-  });
 }
 
 /** A parsed record as a validated row, or null. */
@@ -128,67 +89,17 @@ function toRow(fields: string[] | null): SnapshotRow | null {
   return result.success ? result.data : null;
 }
 
-function isNotFound(error: unknown): boolean {
-  return error instanceof Deno.errors.NotFound;
-}
-
 /** The data lines of a file's text, after checking its header; the text of a missing file is "". */
 function dataLines(text: string, path: string): string[] {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text === "") return [];
-  if (!isOurHeader(text, path, "read")) return []; // a torn header, nothing else
+  if (!checkHeader(text, path, CSV_HEADER, "snapshot store", "read")) return []; // a torn header, nothing else
   const lines = text.split("\n");
   // A final "" is the text after the last newline; anything else there is an unterminated (torn?) line.
   if (lines[lines.length - 1] === "") lines.pop();
   const data = lines.slice(1);
   for (let i = 0; i < data.length; i++) if (data[i].endsWith("\r")) data[i] = data[i].slice(0, -1);
   return data;
-}
-
-/**
- * The header check: true when the first line of `text` (a file's start, BOM removed, holding at least that
- * line) is {@linkcode CSV_HEADER}; false when the text is only a torn prefix of it; otherwise throws a
- * {@linkcode SnapshotStoreError} naming the file and the header found.
- */
-function isOurHeader(text: string, path: string, verb = "open"): boolean {
-  const newline = text.indexOf("\n");
-  const first = newline === -1 ? text : text.slice(0, newline);
-  const header = first.endsWith("\r") ? first.slice(0, -1) : first;
-  if (header === CSV_HEADER) return true;
-  if (newline === -1 && CSV_HEADER.startsWith(text)) return false;
-  throw foreignHeader(path, header, verb);
-}
-
-function foreignHeader(path: string, found: string, verb: string): SnapshotStoreError {
-  const shown = found.length > 200 ? `${found.slice(0, 200)}…` : found;
-  return new SnapshotStoreError(
-    `Cannot ${verb} snapshot store "${path}": its CSV header is ${JSON.stringify(shown)}, expected ` +
-      `${JSON.stringify(CSV_HEADER)}; the file was left unchanged (move it away or point DATA_DIR elsewhere)`,
-  );
-}
-
-async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
-  for (let written = 0; written < data.length;) written += await file.write(data.subarray(written));
-}
-
-/** Writes `text` to a temp file beside `path`, fsyncs it and renames it over `path`, keeping its mode. */
-async function replaceAtomically(path: string, text: string): Promise<void> {
-  const { mode } = await Deno.stat(path);
-  const temp = await Deno.makeTempFile({ dir: dirname(path), prefix: `.${basename(path)}.`, suffix: ".tmp" });
-  try {
-    if (mode !== null) await Deno.chmod(temp, mode & 0o777); // temp files are created 0600
-    const file = await Deno.open(temp, { write: true, truncate: true });
-    try {
-      await writeAll(file, encoder.encode(text));
-      await file.syncData();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(temp, path);
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
-    throw error;
-  }
 }
 
 export class CsvSnapshotStore implements SnapshotStore {
@@ -239,34 +150,7 @@ export class CsvSnapshotStore implements SnapshotStore {
     const body = encodeRows(rows);
     return await this.#serial(async () => {
       try {
-        const file = await Deno.open(this.location, { read: true, append: true, create: true });
-        try {
-          let prefix = "";
-          const size = (await file.stat()).size;
-          if (size === 0) {
-            prefix = `${CSV_HEADER}\n`;
-          } else {
-            const last = new Uint8Array(1);
-            await file.seek(-1, Deno.SeekMode.End);
-            // A torn last line: start on a fresh line rather than glue the new rows onto it.
-            if (await file.read(last) !== 1 || last[0] !== NEWLINE) prefix = "\n";
-          }
-          try {
-            await writeAll(file, encoder.encode(prefix + body));
-          } catch (error) {
-            // A failed append lands nothing: cut off whatever part of it did land (a full disk).
-            await file.truncate(size).catch((cause) => {
-              throw new Error(
-                `${errorMessage(error)}; then cannot cut the file back to its ${size} bytes: ` +
-                  `${errorMessage(cause)} (the partial rows are kept; reads skip a torn last line)`,
-                { cause: error },
-              );
-            });
-            throw error;
-          }
-        } finally {
-          file.close();
-        }
+        await appendCsv(this.location, CSV_HEADER, encoder.encode(body));
       } catch (error) {
         throw storeError(`Cannot append ${rows.length} snapshot rows to "${this.location}"`, error);
       }
@@ -387,7 +271,9 @@ export async function openCsvStore(path: string): Promise<CsvSnapshotStore> {
       await Deno.writeTextFile(path, `${CSV_HEADER}\n`, { append: true });
     } else {
       if (head.charCodeAt(0) === 0xfeff) head = head.slice(1);
-      if (!isOurHeader(head, path)) await replaceAtomically(path, `${CSV_HEADER}\n`); // a torn header, nothing else
+      if (!checkHeader(head, path, CSV_HEADER, "snapshot store")) {
+        await replaceAtomically(path, `${CSV_HEADER}\n`); // a torn header, nothing else
+      }
     }
   } catch (error) {
     throw storeError(`Cannot open snapshot store "${path}"`, error);

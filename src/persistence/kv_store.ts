@@ -96,6 +96,11 @@ export class KvSnapshotStore implements SnapshotStore {
     this.#closeKv = closeKv;
   }
 
+  /** The KV handle, for data kept beside the snapshots (the transitions log); owned by this store. */
+  get kv(): Deno.Kv {
+    return this.#kv;
+  }
+
   /** Increasing within this store (even if the clock steps back), unique across stores. */
   #nextSeq(): string {
     const now = Math.max(Date.now(), this.#lastMs);

@@ -87,7 +87,10 @@ export function createMemoryTransitionLog(
         (windowSec === undefined || t.windowSec === windowSec) &&
         (sinceMs === undefined || Date.parse(t.at) >= sinceMs)
       );
-      return Promise.resolve(structuredClone(limit >= matching.length ? matching : matching.slice(-limit)));
+      // slice(-0) would be everything: limit 0 is none.
+      return Promise.resolve(
+        structuredClone(limit >= matching.length ? matching : limit <= 0 ? [] : matching.slice(-limit)),
+      );
     },
     latest() {
       const newest = new Map<string, Transition>();

@@ -49,10 +49,10 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T
   }
 }
 
-/** Runs crash_writer.ts in a child process; see there. */
-export function spawnWriter(args: string[]): Deno.ChildProcess {
+/** Runs crash_writer.ts (or another writer script beside it, printing "appended i") in a child process. */
+export function spawnWriter(args: string[], script = "./crash_writer.ts"): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", new URL("./crash_writer.ts", import.meta.url).pathname, ...args],
+    args: ["run", "--allow-all", new URL(script, import.meta.url).pathname, ...args],
     stdout: "piped",
     stderr: "piped",
   }).spawn();
