@@ -23,7 +23,12 @@ import { checkDataDir, checkMockPath, listenError, STARTUP_EXIT_CODE, StartupErr
 import { redactUserInfo } from "./core/redact.ts";
 import { createAlerting } from "./alerts/alerting.ts";
 import type { AlertsView } from "./http/alerts_routes.ts";
-import { createMemoryTransitionLog } from "./persistence/memory_transitions.ts";
+import { openRetryingTransitionLog } from "./persistence/retrying_transitions.ts";
+import { createDispatcher } from "./alerts/dispatcher.ts";
+import type { DeliveryTarget } from "./alerts/target.ts";
+import { createWebhookTarget } from "./alerts/webhook_target.ts";
+import { createAlertmanagerTarget } from "./alerts/alertmanager_target.ts";
+import { formatWindow } from "./core/window.ts";
 import type { SnapshotRow } from "./persistence/snapshot.ts";
 
 const log = getLogger(["coherence", "main"]);
@@ -98,7 +103,32 @@ export async function startService(
   const registry = createStoreRegistry(snapshots, storeOptions);
   // The transitions log (also the delivery outbox), then the alert states restored from it before ingest
   // starts: a restarted process never fires twice for one change.
-  const transitions = createMemoryTransitionLog();
+  // With kv it shares the snapshot store's KV handle (two handles on one local KV file contend for its lock).
+  const transitions = await openRetryingTransitionLog(config.persistence, {
+    ...storeOptions,
+    store: snapshots.current ?? undefined,
+  });
+  if (transitions.openError) {
+    log.error("transitions log unavailable; retrying on each use", { error: transitions.openError });
+  }
+  // Delivery: the transitions log is the outbox; each target keeps its cursor there.
+  let listenUrl = "";
+  const targets: DeliveryTarget[] = [];
+  if (config.alerts.webhook) targets.push(createWebhookTarget(config.alerts.webhook));
+  if (config.alerts.alertmanagerUrl) {
+    targets.push(createAlertmanagerTarget({
+      url: config.alerts.alertmanagerUrl,
+      pageUrl: (signal, windowSec) => pageUrl(listenUrl, signal, windowSec),
+      active: () => alerting.active(),
+      resendMs: config.alerts.resendSec * 1000,
+    }));
+  }
+  const dispatcher = createDispatcher({
+    log: transitions,
+    targets,
+    maxAgeMs: config.alerts.webhookMaxAgeMs,
+    maxOutbox: config.alerts.outboxMax,
+  });
   const alerting = createAlerting({
     log: transitions,
     settings: {
@@ -107,6 +137,7 @@ export async function startService(
       thresholds: config.thresholds,
     },
     windows: config.windows,
+    onTransitions: () => dispatcher.wake(),
   });
   await alerting.restore().catch((error) => {
     // Evaluation retries the restore before each cycle and evaluates nothing until it succeeds.
@@ -116,7 +147,7 @@ export async function startService(
     states: alerting.states,
     status: alerting.status,
     transitions,
-    delivery: () => [],
+    delivery: () => dispatcher.status(),
   };
   const metrics = new ServiceMetrics({
     version: config.engineVersion,
@@ -191,6 +222,7 @@ export async function startService(
       onListen: ({ hostname, port }) => {
         const host = hostname.includes(":") ? `[${hostname}]` : hostname;
         url = `http://${host}:${port}`;
+        listenUrl = url;
         log.info("listening", { url, source: source.kind, location: source.location });
         onListen?.(url);
       },
@@ -198,10 +230,13 @@ export async function startService(
   } catch (error) {
     // A port in use or an address not ours: nothing has started, so close what was opened and say why.
     cronAbort.abort();
-    await Promise.all([registry.closeAll(), transitions.close()]);
+    await transitions.close();
+    await registry.closeAll();
     throw listenError(error, config);
   }
-  // Ingest starts once the listener is up, so /health answers at once even while a large backfill runs.
+  // Delivery starts once the states are restored and the page URL (generatorURL) is known; ingest once the
+  // listener is up, so /health answers at once even while a large backfill runs.
+  dispatcher.start();
   ingest.start();
   let stopping: Promise<void> | null = null;
   return {
@@ -214,13 +249,20 @@ export async function startService(
     shutdown() {
       stopping ??= (async () => {
         cronAbort.abort();
-        await Promise.all([server.shutdown(), poller.stop()]);
-        // Nothing can touch the stores any more: close them (SQLite checkpoints and removes its WAL file).
-        await Promise.all([registry.closeAll(), transitions.close()]);
+        await Promise.all([server.shutdown(), poller.stop(), dispatcher.stop()]);
+        // Nothing can touch the stores any more: close them (SQLite checkpoints and removes its WAL file); the
+        // transitions log first, as it may share the KV store's handle.
+        await transitions.close();
+        await registry.closeAll();
       })();
       return stopping;
     },
   };
+}
+
+/** The page for a signal and window under the service's base URL: the Alertmanager alerts' `generatorURL`. */
+export function pageUrl(base: string, signal: string, windowSec: number): string {
+  return `${base}/?${new URLSearchParams({ signal, window: formatWindow(windowSec) })}`;
 }
 
 /**

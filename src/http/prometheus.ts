@@ -36,6 +36,7 @@ import type { IngestCycle } from "../schemas.ts";
 import type { SnapshotRow } from "../persistence/snapshot.ts";
 import { RequestStats } from "./request_stats.ts";
 import type { AlertState } from "../core/alerts.ts";
+import { DELIVERY_OUTCOMES } from "../alerts/dispatcher.ts";
 import { RISK_LEVELS, type RiskLevel } from "../core/vocabulary.ts";
 
 /** Risk as a number for alert rules (`coherence_window_risk_level >= 2` is high); unknown is -1. */
@@ -167,9 +168,6 @@ export interface AlertMetricsSource {
     outboxDepth: number;
   }[];
 }
-
-/** Delivery outcomes, each a `coherence_alert_deliveries_total{outcome}` series per target. */
-export const DELIVERY_OUTCOMES = ["delivered", "failed", "expired", "dropped"] as const;
 
 export class ServiceMetrics {
   readonly registry = new Registry();
