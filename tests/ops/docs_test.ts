@@ -70,3 +70,11 @@ Deno.test("GET /openapi.json is OpenAPI 3.1 with the engine version, and documen
   equal(guarded.paths["/coherence/metrics"].get.security, undefined);
   ok(!JSON.stringify(guarded).includes("t0k3n"), "the token never appears");
 });
+
+Deno.test("README shows docs/alertmanager.yml verbatim (the example that routes severity=high)", async () => {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const example = await Deno.readTextFile(new URL("../../docs/alertmanager.yml", import.meta.url));
+  const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
+  ok(blocks.includes(example), "the README's yaml block equals docs/alertmanager.yml");
+  ok(example.includes('severity = "high"'));
+});
