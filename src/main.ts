@@ -137,6 +137,8 @@ export async function startService(
       thresholds: config.thresholds,
     },
     windows: config.windows,
+    // Kept as long as the snapshots, and never less than a delivery may still be retried.
+    retentionMs: Math.max(config.retentionSec * 1000, config.alerts.webhookMaxAgeMs),
     onTransitions: () => dispatcher.wake(),
   });
   await alerting.restore().catch((error) => {

@@ -43,6 +43,13 @@ export interface AlertingOptions {
   maxKeys?: number;
   /** Called with each cycle's transitions once they are written (the dispatcher's wake). Errors are logged. */
   onTransitions?: (transitions: readonly Transition[]) => void;
+  /**
+   * Transitions older than this (before the evaluation's time) are pruned from the log, each key's newest
+   * excepted (a restart restores from it); undefined: never.
+   */
+  retentionMs?: number;
+  /** How often the log is pruned, ms of evaluation time (default hourly). */
+  pruneEveryMs?: number;
   sliceRows?: number;
   /** Wall time between pauses, ms (default 8). */
   sliceMs?: number;
@@ -81,6 +88,8 @@ export interface AlertingStatus {
   ready: boolean;
   /** Rows not evaluated because `maxKeys` keys are held. */
   keysRefused: number;
+  /** Transitions pruned from the log (older than the retention, never a key's newest). */
+  transitionsPruned: number;
   lastEvaluation: AlertEvaluationStatus | null;
   settings: { forSec: number; recoveryMargin: number };
 }
@@ -107,6 +116,8 @@ export function createAlerting(options: AlertingOptions): Alerting {
     settings,
     maxKeys = ALERT_MAX_KEYS,
     onTransitions,
+    retentionMs,
+    pruneEveryMs = 3_600_000,
     sliceRows = ALERT_SLICE_ROWS,
     sliceMs,
     pause = nextMacrotask,
@@ -119,6 +130,8 @@ export function createAlerting(options: AlertingOptions): Alerting {
   const transitionsByLevel = levelCounts();
   let appendFailures = 0;
   let keysRefused = 0;
+  let transitionsPruned = 0;
+  let lastPruneMs = -Infinity;
   let lastEvaluation: AlertEvaluationStatus | null = null;
   let queue: Promise<void> = Promise.resolve();
 
@@ -251,6 +264,20 @@ export function createAlerting(options: AlertingOptions): Alerting {
         log.error("alert transitions hook failed", { error: errorMessage(e) });
       }
     }
+    if (retentionMs !== undefined && atMs - lastPruneMs >= pruneEveryMs) {
+      await prune(atMs - retentionMs, atMs);
+    }
+  }
+
+  async function prune(beforeMs: number, atMs: number): Promise<void> {
+    lastPruneMs = atMs;
+    try {
+      const removed = await transitions.prune(beforeMs);
+      transitionsPruned += removed;
+      if (removed > 0) log.info("alert transitions pruned", { removed, before: toRfc3339(beforeMs) });
+    } catch (error) {
+      log.error("alert transitions prune failed", { error: errorMessage(error) });
+    }
   }
 
   return {
@@ -282,6 +309,7 @@ export function createAlerting(options: AlertingOptions): Alerting {
         restored,
         ready,
         keysRefused,
+        transitionsPruned,
         lastEvaluation,
         settings: { forSec: settings.forMs / 1000, recoveryMargin: settings.recoveryMargin },
       };

@@ -52,6 +52,7 @@ export function idleAlerts(settings: { forMs: number; recoveryMargin: number }):
       restored: 0,
       ready: true,
       keysRefused: 0,
+      transitionsPruned: 0,
       lastEvaluation: null,
       settings: { forSec: settings.forMs / 1000, recoveryMargin: settings.recoveryMargin },
     }),

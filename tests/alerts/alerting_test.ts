@@ -270,3 +270,35 @@ Deno.test("createAlerting() runs evaluations one at a time, in call order", asyn
   ]);
   deepEqual((await log.list({ limit: 10 })).map((t) => t.to), ["low", "medium", "high"]);
 });
+
+Deno.test("createAlerting() prunes transitions older than the retention once per pruneEveryMs, keeping each key's newest", async () => {
+  const log = createMemoryTransitionLog();
+  const alerting = createAlerting({
+    log,
+    settings: { ...SETTINGS, forMs: 0 },
+    windows: [3600],
+    retentionMs: 10 * MINUTE,
+    pruneEveryMs: 5 * MINUTE,
+    pause: noPause,
+  });
+  // a: low, medium, high at minutes 0, 1, 2; b: low at minute 0 (its newest: kept).
+  await alerting.evaluate(cycle(0, { a: 90, b: 90 }, [3600]));
+  await alerting.evaluate([row(1, "a", 70)]);
+  await alerting.evaluate([row(2, "a", 55)]);
+  equal((await log.list({ limit: 10 })).length, 4);
+  // Minute 11: due (first prune ran at minute 0); before minute 1 goes: a's first transition.
+  await alerting.evaluate([row(11, "a", 55)]);
+  deepEqual((await log.list({ limit: 10 })).map((t) => [t.signal, t.to]), [
+    ["b", "low"],
+    ["a", "medium"],
+    ["a", "high"],
+  ]);
+  equal(alerting.status().transitionsPruned, 1);
+  // Minute 13: not due yet (last prune at minute 11).
+  await alerting.evaluate([row(13, "a", 55)]);
+  equal((await log.list({ limit: 10 })).length, 3);
+  // Minute 16: due; before minute 6: a's medium goes, a's high and b's low are their keys' newest.
+  await alerting.evaluate([row(16, "a", 55)]);
+  deepEqual((await log.list({ limit: 10 })).map((t) => [t.signal, t.to]), [["b", "low"], ["a", "high"]]);
+  equal(alerting.status().transitionsPruned, 2);
+});
