@@ -632,7 +632,6 @@ export function transitionMarkerPlugin(
     ctx.lineWidth = 2 * ratio;
     ctx.setLineDash([4 * ratio, 3 * ratio]);
     ctx.font = `${11 * ratio}px system-ui, sans-serif`;
-    ctx.textAlign = "left";
     ctx.textBaseline = "top";
     for (const marker of markers()) {
       const x = Math.round(u.valToPos(marker.x, "x", true));
@@ -643,7 +642,10 @@ export function transitionMarkerPlugin(
       ctx.moveTo(x, bbox.top);
       ctx.lineTo(x, bbox.top + bbox.height);
       ctx.stroke();
-      ctx.fillText(marker.label, x + 3 * ratio, bbox.top + 2 * ratio);
+      // Labels go right of the line, or left of it in the plot's right fifth, so they stay inside the plot.
+      const leftOf = x > bbox.left + bbox.width * 0.8;
+      ctx.textAlign = leftOf ? "right" : "left";
+      ctx.fillText(marker.label, leftOf ? x - 3 * ratio : x + 3 * ratio, bbox.top + 2 * ratio);
       drawn++;
     }
     ctx.restore();

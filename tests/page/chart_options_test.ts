@@ -421,7 +421,7 @@ function recordingCanvas() {
       moveTo: (x, y) => calls.push(`move ${x},${y}`),
       lineTo: (x, y) => calls.push(`line ${x},${y}`),
       stroke: () => calls.push(`stroke ${canvas.ctx.strokeStyle}`),
-      fillText: (text, x, y) => calls.push(`text ${text} ${x},${y}`),
+      fillText: (text, x, y) => calls.push(`text ${text} ${x},${y} ${canvas.ctx.textAlign}`),
       setLineDash: (segments) => calls.push(`dash ${segments.join(",")}`),
       strokeStyle: "",
       fillStyle: "",
@@ -459,7 +459,7 @@ Deno.test("transitionMarkerPlugin() draws a vertical line across the plot at eac
     "move 50,5",
     "line 50,55",
     `stroke ${RISK_COLORS.high}`,
-    "text → high 56,9",
+    "text → high 56,9 left",
     "restore",
   ]);
   deepEqual(counts, [1], "the marker past the plot's right edge is not drawn");
@@ -475,4 +475,17 @@ Deno.test("transitionMarkerPlugin() reads the markers at each draw, so new trans
   markers = transitionMarkers(TRANSITIONS.slice(0, 1), null).map((m) => ({ ...m, x: 1020 }));
   plugin.hooks.draw[0](canvas);
   deepEqual(counts, [0, 1]);
+});
+
+Deno.test("transitionMarkerPlugin() puts a label left of its line near the plot's right edge, so it stays inside", () => {
+  const { canvas, calls } = recordingCanvas();
+  const marker = {
+    x: 1105,
+    from: "low" as const,
+    to: "medium" as const,
+    color: RISK_COLORS.medium,
+    title: "",
+  };
+  transitionMarkerPlugin(() => [{ ...marker, label: "→ medium" }]).hooks.draw[0](canvas);
+  ok(calls.includes("text → medium 102,7 right"), calls.join("\n"));
 });
