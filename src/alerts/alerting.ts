@@ -1,7 +1,8 @@
 /**
  * The alert evaluation service: after every successful ingest cycle, one {@linkcode step} per snapshot row
  * (key = signal × configured window, pooled `"*"` included), the cycle's transitions appended to the
- * transitions log in one call, then `onTransitions` (the dispatcher's wake). States live in memory and come
+ * transitions log (in log order; in one call unless there are more than `appendBatch`, then in batches with a
+ * pause between them), then `onTransitions` (the dispatcher's wake). States live in memory and come
  * back from the log's `latest()` on start-up ({@linkcode restoreState}).
  *
  * The log is the truth: a state moves to a new level only once its transition is written. When the append
@@ -25,12 +26,15 @@ import { toRfc3339 } from "../core/report.ts";
 import { nextMacrotask, pacer } from "../core/sleep.ts";
 import { RISK_LEVELS, type RiskLevel } from "../core/vocabulary.ts";
 import { errorMessage, type SnapshotRow } from "../persistence/snapshot.ts";
-import { compareTransitions, type TransitionLog } from "../persistence/transitions.ts";
+import type { TransitionLog } from "../persistence/transitions.ts";
 
 const log = getLogger(["coherence", "alerts"]);
 
 /** Rows evaluated between two pacer checks (a pause follows once `sliceMs` have passed). */
-export const ALERT_SLICE_ROWS = 500;
+export const ALERT_SLICE_ROWS = 100;
+
+/** Transitions appended per call to the log (a pause may follow each). */
+export const ALERT_APPEND_BATCH = 200;
 
 /** Default bound on the keys held (signals × windows); rows of further keys are not evaluated, and counted. */
 export const ALERT_MAX_KEYS = 1_000_000;
@@ -51,6 +55,8 @@ export interface AlertingOptions {
   /** How often the log is pruned, ms of evaluation time (default hourly). */
   pruneEveryMs?: number;
   sliceRows?: number;
+  /** Transitions per append call (default {@linkcode ALERT_APPEND_BATCH}). */
+  appendBatch?: number;
   /** Wall time between pauses, ms (default 8). */
   sliceMs?: number;
   pause?: () => Promise<void>;
@@ -119,6 +125,7 @@ export function createAlerting(options: AlertingOptions): Alerting {
     retentionMs,
     pruneEveryMs = 3_600_000,
     sliceRows = ALERT_SLICE_ROWS,
+    appendBatch = ALERT_APPEND_BATCH,
     sliceMs,
     pause = nextMacrotask,
   } = options;
@@ -202,19 +209,27 @@ export function createAlerting(options: AlertingOptions): Alerting {
         confirmed.push(result.transition);
       }
     }
-    confirmed.sort(compareTransitions);
+    // Log order, (at, id), with each `at` parsed once (compareTransitions parses both per comparison: 20,000
+    // transitions would hold the event loop for ~100 ms).
+    const ordered = confirmed.map((t) => ({ t, atMs: Date.parse(t.at) }))
+      .sort((a, b) => a.atMs - b.atMs || (a.t.id < b.t.id ? -1 : a.t.id > b.t.id ? 1 : 0));
+    for (let i = 0; i < ordered.length; i++) confirmed[i] = ordered[i].t;
+    // Appended in batches, in log order, with a pause between them: a cycle where every key changes level
+    // (the first after start-up) never holds the event loop for the whole append. A failed batch stops the
+    // append: the transitions before it are written (their keys move), the rest are held back.
+    let written = 0;
     let error: string | null = null;
-    if (confirmed.length > 0) {
+    for (let from = 0; from < confirmed.length; from += appendBatch) {
+      if (from > 0) await boundary();
+      const batch = confirmed.slice(from, from + appendBatch);
       try {
-        await transitions.append(confirmed);
+        await transitions.append(batch);
       } catch (e) {
         error = errorMessage(e);
+        break;
       }
-    }
-    if (error === null) {
-      for (const [id, state] of next) states.set(id, state);
-      transitionsWritten += confirmed.length;
-      for (const t of confirmed) {
+      written += batch.length;
+      for (const t of batch) {
         transitionsByLevel[t.to]++;
         log.info("alert transition", {
           signal: t.signal,
@@ -226,29 +241,32 @@ export function createAlerting(options: AlertingOptions): Alerting {
           volatilityIndex: t.volatilityIndex,
         });
       }
-    } else {
+    }
+    transitionsWritten += written;
+    const unwritten = new Map(confirmed.slice(written).map((t) => [alertKeyId(t), t]));
+    if (error !== null) {
       appendFailures++;
       log.error("alert transitions not written; they are confirmed again next cycle", {
         error,
-        transitions: confirmed.length,
+        transitions: unwritten.size,
+        written,
       });
-      const unwritten = new Map(confirmed.map((t) => [alertKeyId(t), t]));
-      for (const [id, state] of next) {
-        const t = unwritten.get(id);
-        if (t === undefined) {
-          states.set(id, state);
-          continue;
-        }
-        // The confirmed level stays; the new level is pending since its first evaluation.
-        const old = before.get(id)!;
-        states.set(id, {
-          ...old,
-          pending: { level: t.to, sinceMs: Date.parse(t.pendingSince) },
-          evaluated: state.evaluated,
-          why: `pending ${t.to} since ${t.pendingSince}: the transition could not be written to the log ` +
-            `(retried next cycle): ${t.rule}`,
-        });
+    }
+    for (const [id, state] of next) {
+      const t = unwritten.get(id);
+      if (t === undefined) {
+        states.set(id, state);
+        continue;
       }
+      // The confirmed level stays; the new level is pending since its first evaluation.
+      const old = before.get(id)!;
+      states.set(id, {
+        ...old,
+        pending: { level: t.to, sinceMs: Date.parse(t.pendingSince) },
+        evaluated: state.evaluated,
+        why: `pending ${t.to} since ${t.pendingSince}: the transition could not be written to the log ` +
+          `(retried next cycle): ${t.rule}`,
+      });
     }
     lastEvaluation = {
       at: toRfc3339(atMs),
@@ -257,9 +275,9 @@ export function createAlerting(options: AlertingOptions): Alerting {
       transitions: confirmed.length,
       error,
     };
-    if (error === null && confirmed.length > 0) {
+    if (written > 0) {
       try {
-        onTransitions?.(confirmed);
+        onTransitions?.(confirmed.slice(0, written));
       } catch (e) {
         log.error("alert transitions hook failed", { error: errorMessage(e) });
       }

@@ -236,7 +236,7 @@ Deno.test("createAlerting() holds at most maxKeys keys and counts the rows it re
   equal(alerting.status().keysRefused, 1);
 });
 
-Deno.test("createAlerting() evaluates 10,000 signals × 2 windows in slices, pausing between them", async () => {
+Deno.test("createAlerting() evaluates 10,000 signals × 2 windows in slices and appends in batches, pausing between them", async () => {
   let pauses = 0;
   let clock = 0;
   const alerting = createAlerting({
@@ -256,7 +256,8 @@ Deno.test("createAlerting() evaluates 10,000 signals × 2 windows in slices, pau
   await alerting.evaluate(cycle(0, means));
   equal(alerting.states().length, 20_000);
   equal(alerting.status().transitionsWritten, 20_000);
-  equal(pauses, 20_000 / 500 - 1);
+  // Between slices of 500 rows, then between appends of 200 transitions.
+  equal(pauses, (20_000 / 500 - 1) + (20_000 / 200 - 1));
   ok(clock > 0);
 });
 
@@ -301,4 +302,40 @@ Deno.test("createAlerting() prunes transitions older than the retention once per
   await alerting.evaluate([row(16, "a", 55)]);
   deepEqual((await log.list({ limit: 10 })).map((t) => [t.signal, t.to]), [["b", "low"], ["a", "high"]]);
   equal(alerting.status().transitionsPruned, 2);
+});
+
+Deno.test("createAlerting() appends in batches; when one fails, the keys of the batches written move and the rest wait", async () => {
+  const inner = createMemoryTransitionLog();
+  let calls = 0;
+  const log: TransitionLog = {
+    ...inner,
+    append(transitions) {
+      calls++;
+      return calls === 2 ? Promise.reject(new Error("disk full")) : inner.append(transitions);
+    },
+  };
+  const woken: number[] = [];
+  const alerting = createAlerting({
+    log,
+    settings: { ...SETTINGS, forMs: 0 },
+    windows: [3600],
+    appendBatch: 2,
+    onTransitions: (t) => woken.push(t.length),
+    pause: noPause,
+  });
+  await alerting.evaluate(cycle(0, { a: 55, b: 55, c: 55, d: 55 }, [3600]));
+  const written = await inner.list({ limit: 10 });
+  equal(written.length, 2, "the first batch landed");
+  const moved = new Set(written.map((t) => t.signal));
+  for (const state of alerting.states()) {
+    if (moved.has(state.signal)) equal(state.level, "high", state.signal);
+    else deepEqual([state.level, state.pending?.level], ["unknown", "high"], state.signal);
+  }
+  deepEqual(woken, [2], "delivery is woken for what was written");
+  equal(alerting.status().transitionsWritten, 2);
+  equal(alerting.status().appendFailures, 1);
+  // The next cycle writes the other two (and nothing twice).
+  await alerting.evaluate(cycle(1, { a: 55, b: 55, c: 55, d: 55 }, [3600]));
+  equal((await inner.list({ limit: 10 })).length, 4);
+  ok(alerting.states().every((s) => s.level === "high"));
 });
