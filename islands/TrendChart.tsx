@@ -23,11 +23,14 @@ import {
   PHONE_WIDTH,
   pointIndexes,
   readoutText,
+  seriesXRange,
+  transitionMarkerPlugin,
+  transitionMarkers,
   volatilityHeight,
 } from "../src/page/chart_options.ts";
 import { formatEpochUtc, formatWindowSec } from "../src/page/format.ts";
 import { rangeLabel } from "../src/page/selection.ts";
-import type { PredictResponse, Range, SeriesResponse } from "../src/page/types.ts";
+import type { PredictResponse, Range, SeriesResponse, TransitionBody } from "../src/page/types.ts";
 import { data } from "./live.ts";
 
 export interface TrendChartProps {
@@ -36,6 +39,8 @@ export interface TrendChartProps {
   predict: PredictResponse | null;
   /** The time range the series covers (the selection's). */
   range: Range;
+  /** The selected signal and window's alert transitions: vertical markers in the new level's colour. */
+  transitions: TransitionBody[] | null;
 }
 
 const utc = (seconds: number) => uPlot.tzDate(new Date(seconds * 1000), "Etc/UTC");
@@ -51,6 +56,12 @@ export default function TrendChart(props: TrendChartProps) {
   const predict = data.value ? data.value.predict : props.predict;
   const forecast = predict ? buildForecastLine(predict) : null;
   const range = data.value?.selection.range ?? props.range;
+  const transitions = (data.value ? data.value.transitions : props.transitions) ?? [];
+  const markers = transitionMarkers(transitions, seriesXRange(series?.points ?? []));
+  const markerList = useRef(markers);
+  markerList.current = markers;
+  const markersKey = JSON.stringify(markers.map((m) => [m.x, m.to]));
+  const [markersDrawn, setMarkersDrawn] = useState(0);
   const meanBox = useRef<HTMLDivElement>(null);
   const volatilityBox = useRef<HTMLDivElement>(null);
   const plots = useRef<Record<Pane, uPlot> | null>(null);
@@ -78,11 +89,16 @@ export default function TrendChart(props: TrendChartProps) {
       setHovered(idx === null || idx === undefined ? null : pointIndexes(points, [chart.data[0][idx]])[0]);
     };
     const hooks = { setCursor: [onCursor] };
+    const markerPlugin = transitionMarkerPlugin(() => markerList.current, {
+      ratio: uPlot.pxRatio,
+      onDrawn: setMarkersDrawn,
+    });
     const mean = new uPlot(
       {
         ...buildChartOptions({ width, height: heights.mean, thresholds: series.thresholds }),
         tzDate: utc,
         hooks,
+        plugins: [markerPlugin],
       },
       buildChartData(series.points, series.thresholds, forecast),
       meanElement,
@@ -133,6 +149,11 @@ export default function TrendChart(props: TrendChartProps) {
     }
   }, [series, predict]);
 
+  // New transitions for the same data: draw again (the plugin reads the markers at each draw).
+  useEffect(() => {
+    plots.current?.mean.redraw(false, false);
+  }, [markersKey]);
+
   const title = series
     ? `coherenceMean over rolling ${formatWindowSec(series.windowSec)} windows`
     : "coherenceMean over time";
@@ -174,6 +195,11 @@ export default function TrendChart(props: TrendChartProps) {
                 })`
                 : ""}
             </li>
+            <li data-testid="legend-transitions">
+              <span class="key key-transition" />{" "}
+              alert transition of this signal and window (dashed line in the new level's colour, labelled with
+              it)
+            </li>
             <li data-testid="legend-partial">
               <span class="key key-dot key-partial" /> partial window: n below{" "}
               {Math.round(PARTIAL_SHARE * 100)} % of a full window (the median n) or any data warning
@@ -201,6 +227,13 @@ export default function TrendChart(props: TrendChartProps) {
           aria-hidden="true"
         />
         {drawn && <p class="readout" data-testid="readout">{readout}</p>}
+        {markers.length > 0 && (
+          <ul class="transition-list" data-testid="transition-list" data-markers-drawn={markersDrawn}>
+            {markers.map((m) => (
+              <li key={`${m.x}-${m.to}`} class={`transition transition-${m.to}`}>{m.title}</li>
+            ))}
+          </ul>
+        )}
         <figcaption class="chart-summary">
           {summary}
           {!drawn && " The chart draws with JavaScript; the table lists the recent values."}

@@ -1,6 +1,6 @@
 /**
  * `deno task screenshot`: starts the service on the bundled fixture (snapshots in a temporary CSV store, fast
- * ingest so the history table has rows), loads the page in headless Chromium and, once both chart panes have
+ * ingest so the history table has rows; ALERT_FOR=0 so alerts and their chart markers show), loads the page in headless Chromium and, once both chart panes have
  * drawn, saves `docs/screenshot.png` (desk, 1400×900) and `docs/screenshot-phone.png` (phone, 390×844).
  *
  * Options: `--out=path.png` with `--width=…` and `--height=…` saves one size instead; `--signal=*`,
@@ -38,6 +38,8 @@ const service = await startService(loadConfig({
   PERSISTENCE: "csv",
   DATA_DIR: dataDir,
   INGEST_INTERVAL_S: "1",
+  // Alerts confirmed at the first evaluation, so the alert list and the chart's transition markers show.
+  ALERT_FOR: "0",
   LOG_LEVEL: "fatal",
 }));
 const chromium = await launchChromium();

@@ -55,6 +55,25 @@ export interface Config {
   maxSignals: number;
   /** Most signals with per-signal series in `/metrics` (the first by name; the rest are counted as omitted). */
   metricsMaxSignals: number;
+  /** Alert states, their transitions and their delivery (SPEC "Alerts"). */
+  alerts: AlertConfig;
+}
+
+export interface AlertConfig {
+  /** How long a new level must hold before it is confirmed (`ALERT_FOR`), ms; 0: at once. */
+  forMs: number;
+  /** Score points a mean must clear a boundary by before a better level is confirmed. */
+  recoveryMargin: number;
+  /** Alertmanager base URL (`POST {url}/api/v2/alerts`); undefined: no Alertmanager delivery. */
+  alertmanagerUrl?: string;
+  /** How often active alerts are re-sent to Alertmanager, seconds. */
+  resendSec: number;
+  /** Signed webhook delivery; undefined: none. The URL and the secret are never printed. */
+  webhook?: { url: string; secret: string };
+  /** How long a transition is retried to the webhook before it is given up (expired), ms. */
+  webhookMaxAgeMs: number;
+  /** Most transitions waiting per target before the oldest are dropped (and counted). */
+  outboxMax: number;
 }
 
 /** Raised for an invalid environment; `problems` holds one line per bad variable. */
@@ -66,7 +85,9 @@ export class ConfigError extends Error {
 }
 
 /** Variables whose values are never printed. */
-const SECRET_VARIABLES = new Set(["DARSHAN_API_KEY", "API_TOKEN"]);
+const SECRET_VARIABLES = new Set(["DARSHAN_API_KEY", "API_TOKEN", "ALERT_WEBHOOK_SECRET"]);
+/** URL variables whose path and query may hold a token (webhook URLs often do): only the origin is printed. */
+const ORIGIN_ONLY_VARIABLES = new Set(["ALERT_WEBHOOK_URL", "ALERTMANAGER_URL"]);
 
 const optionalText = z.string().trim().optional().transform((v) => (v === "" ? undefined : v));
 
@@ -101,12 +122,46 @@ function parsedBy<T>(parse: (text: string) => T) {
   });
 }
 const duration = parsedBy(parseWindow);
+/** A duration that may be zero (`0`, `0s`): a wait that can be switched off. */
+const durationOrZero = parsedBy((text) => (/^\s*0+[smhd]?\s*$/i.test(text) ? 0 : parseWindow(text)));
 const windowList = parsedBy(parseWindowList);
 
 const url = optionalText.pipe(
   z.url({ protocol: /^https?$/, error: "expected an http(s) URL such as https://darshan.example.com" })
     .transform((v) => v.replace(/\/+$/, "")).optional(),
 );
+
+/** An http(s) URL kept as written (a webhook path is the receiver's business, trailing slash included). */
+const exactUrl = optionalText.pipe(
+  z.url({
+    protocol: /^https?$/,
+    error: "expected an http(s) URL such as https://hooks.example.com/coherence",
+  })
+    .optional(),
+);
+
+/**
+ * A webhook signing secret: Standard Webhooks' `whsec_<base64>` (at least 16 bytes), or a raw secret of at
+ * least 16 characters (the webhook target base64-encodes it; receivers verify with `whsec_` + its base64).
+ */
+const webhookSecret = optionalText.refine(
+  (v) => v === undefined || isWebhookSecret(v),
+  {
+    error:
+      "expected whsec_ followed by base64 of at least 16 bytes, or a raw secret of at least 16 characters (e.g. from openssl rand -base64 32)",
+  },
+);
+
+function isWebhookSecret(value: string): boolean {
+  if (!value.startsWith("whsec_")) return value.length >= 16;
+  const body = value.slice("whsec_".length);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body) || body.length % 4 !== 0) return false;
+  try {
+    return atob(body).length >= 16;
+  } catch {
+    return false;
+  }
+}
 
 /** Every variable, its default (as text, as a user would write it) and its meaning: the source of `.env.example`. */
 export const VARIABLES = {
@@ -266,6 +321,50 @@ export const VARIABLES = {
     help:
       "Most signals exported per signal in /metrics (the first by name; coherence_metrics_signals_omitted counts the rest)",
   },
+  ALERT_FOR: {
+    schema: durationOrZero,
+    default: "2m",
+    help:
+      "How long a new alert level must hold, every evaluation, before it is confirmed (as Prometheus' for; 0: at once)",
+  },
+  ALERT_RECOVERY_MARGIN: {
+    schema: decimal(0, 100),
+    default: "1",
+    help:
+      "Score points by which the mean must clear a boundary before a better level is confirmed (no flapping)",
+  },
+  ALERTMANAGER_URL: {
+    schema: url,
+    default: undefined,
+    help: "Alertmanager base URL; when set, medium/high alerts are POSTed to {url}/api/v2/alerts",
+  },
+  ALERT_RESEND_S: {
+    schema: integer(1, 86_400),
+    default: "60",
+    help: "Seconds between re-sends of active alerts to Alertmanager",
+  },
+  ALERT_WEBHOOK_URL: {
+    schema: exactUrl,
+    default: undefined,
+    help:
+      "Webhook receiver; when set, each transition is POSTed as JSON signed per Standard Webhooks (never logged)",
+  },
+  ALERT_WEBHOOK_SECRET: {
+    schema: webhookSecret,
+    default: undefined,
+    help:
+      "Signing secret for ALERT_WEBHOOK_URL, base64 (whsec_ prefix optional); required with it (never logged)",
+  },
+  ALERT_WEBHOOK_MAX_AGE: {
+    schema: duration,
+    default: "24h",
+    help: "How long a transition is retried to the webhook (backoff with jitter) before it is given up",
+  },
+  ALERT_OUTBOX_MAX: {
+    schema: integer(1, 10_000_000),
+    default: "10000",
+    help: "Most transitions waiting per delivery target; past it the oldest are dropped and counted",
+  },
 } as const;
 
 type VariableName = keyof typeof VARIABLES;
@@ -346,6 +445,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     corsOrigins: v.CORS_ORIGINS,
     maxSignals: v.MAX_SIGNALS,
     metricsMaxSignals: v.METRICS_MAX_SIGNALS,
+    alerts: {
+      forMs: v.ALERT_FOR * 1000,
+      recoveryMargin: v.ALERT_RECOVERY_MARGIN,
+      alertmanagerUrl: v.ALERTMANAGER_URL,
+      resendSec: v.ALERT_RESEND_S,
+      webhook: v.ALERT_WEBHOOK_URL === undefined || v.ALERT_WEBHOOK_SECRET === undefined
+        ? undefined
+        : { url: v.ALERT_WEBHOOK_URL, secret: v.ALERT_WEBHOOK_SECRET },
+      webhookMaxAgeMs: v.ALERT_WEBHOOK_MAX_AGE * 1000,
+      outboxMax: v.ALERT_OUTBOX_MAX,
+    },
   };
 }
 
@@ -368,6 +478,11 @@ function crossCheck(
   if (values.DARSHAN_BASE_URL !== undefined && values.DARSHAN_API_KEY === undefined) {
     problems.push("DARSHAN_API_KEY=(unset): required when DARSHAN_BASE_URL is set");
   }
+  if (values.ALERT_WEBHOOK_URL !== undefined && values.ALERT_WEBHOOK_SECRET === undefined) {
+    problems.push(
+      "ALERT_WEBHOOK_SECRET=(unset): required when ALERT_WEBHOOK_URL is set (receivers verify the signature)",
+    );
+  }
   const thresholds = thresholdsOf(values);
   for (const [lower, upper] of misorderedThresholds(thresholds)) {
     const [lowerName, upperName] = [THRESHOLD_VARIABLES[lower], THRESHOLD_VARIABLES[upper]];
@@ -380,9 +495,17 @@ function crossCheck(
 function show(name: string, raw: string | undefined): string {
   if (raw === undefined) return "(unset)";
   if (SECRET_VARIABLES.has(name)) return "(hidden)";
+  if (ORIGIN_ONLY_VARIABLES.has(name)) return JSON.stringify(originOnly(raw));
   // Credentials in a URL are never printed: user info goes before the value is shortened.
   const shown = name.endsWith("_URL") ? redactUrl(raw) : redactUserInfo(raw);
   return JSON.stringify(shown.length > 80 ? `${shown.slice(0, 80)}…` : shown);
+}
+
+/** `scheme://host:port` of a URL, without user info, path or query; `(not a URL)` when it does not parse. */
+export function originOnly(value: string): string {
+  if (!URL.canParse(value.trim())) return "(not a URL)";
+  const parsed = new URL(value.trim());
+  return parsed.origin === "null" ? `${parsed.protocol}…` : parsed.origin;
 }
 
 /** `.env.example` text generated from {@linkcode VARIABLES}; a test keeps the committed file equal to it. */

@@ -21,6 +21,15 @@ import { createSnapshotter } from "./persistence/snapshotter.ts";
 import { join } from "node:path";
 import { checkDataDir, checkMockPath, listenError, STARTUP_EXIT_CODE, StartupError } from "./startup.ts";
 import { redactUserInfo } from "./core/redact.ts";
+import { createAlerting } from "./alerts/alerting.ts";
+import type { AlertsView } from "./http/alerts_routes.ts";
+import { openRetryingTransitionLog } from "./persistence/retrying_transitions.ts";
+import { createDispatcher } from "./alerts/dispatcher.ts";
+import type { DeliveryTarget } from "./alerts/target.ts";
+import { createWebhookTarget } from "./alerts/webhook_target.ts";
+import { createAlertmanagerTarget } from "./alerts/alertmanager_target.ts";
+import { formatWindow } from "./core/window.ts";
+import type { SnapshotRow } from "./persistence/snapshot.ts";
 
 const log = getLogger(["coherence", "main"]);
 
@@ -92,12 +101,65 @@ export async function startService(
     log.error("snapshot store unavailable; retrying every cycle", { error: snapshots.openError });
   }
   const registry = createStoreRegistry(snapshots, storeOptions);
+  // The transitions log (also the delivery outbox), then the alert states restored from it before ingest
+  // starts: a restarted process never fires twice for one change.
+  // With kv it shares the snapshot store's KV handle (two handles on one local KV file contend for its lock).
+  const transitions = await openRetryingTransitionLog(config.persistence, {
+    ...storeOptions,
+    store: snapshots.current ?? undefined,
+  });
+  if (transitions.openError) {
+    log.error("transitions log unavailable; retrying on each use", { error: transitions.openError });
+  }
+  // Delivery: the transitions log is the outbox; each target keeps its cursor there.
+  let listenUrl = "";
+  const targets: DeliveryTarget[] = [];
+  if (config.alerts.webhook) targets.push(createWebhookTarget(config.alerts.webhook));
+  if (config.alerts.alertmanagerUrl) {
+    targets.push(createAlertmanagerTarget({
+      url: config.alerts.alertmanagerUrl,
+      pageUrl: (signal, windowSec) => pageUrl(listenUrl, signal, windowSec),
+      active: () => alerting.active(),
+      resendMs: config.alerts.resendSec * 1000,
+    }));
+  }
+  const dispatcher = createDispatcher({
+    log: transitions,
+    targets,
+    maxAgeMs: config.alerts.webhookMaxAgeMs,
+    maxOutbox: config.alerts.outboxMax,
+  });
+  const alerting = createAlerting({
+    log: transitions,
+    settings: {
+      forMs: config.alerts.forMs,
+      recoveryMargin: config.alerts.recoveryMargin,
+      thresholds: config.thresholds,
+    },
+    windows: config.windows,
+    // Kept as long as the snapshots, and never less than a delivery may still be retried.
+    retentionMs: Math.max(config.retentionSec * 1000, config.alerts.webhookMaxAgeMs),
+    onTransitions: () => dispatcher.wake(),
+  });
+  await alerting.restore().catch((error) => {
+    // Evaluation retries the restore before each cycle and evaluates nothing until it succeeds.
+    log.error("alert states not restored; retrying before each evaluation", { error: String(error) });
+  });
+  const alerts: AlertsView = {
+    states: alerting.states,
+    status: alerting.status,
+    transitions,
+    delivery: () => dispatcher.status(),
+  };
   const metrics = new ServiceMetrics({
     version: config.engineVersion,
     points: store,
     persistence: () => snapshotter.status(),
     maxSignals: config.metricsMaxSignals,
+    alerts,
   });
+  // The rows of the cycle's snapshot, evaluated by the alerts once the snapshot is written.
+  let cycleRows: readonly SnapshotRow[] | null = null;
   const snapshotter = createSnapshotter({
     points: store,
     snapshots,
@@ -106,7 +168,10 @@ export async function startService(
     thresholds: config.thresholds,
     source: source.kind,
     engineVersion: config.engineVersion,
-    onRows: (rows) => metrics.recordSnapshot(rows),
+    onRows: (rows) => {
+      cycleRows = rows;
+      metrics.recordSnapshot(rows);
+    },
   });
   const poller = createPoller({
     source,
@@ -115,9 +180,14 @@ export async function startService(
     overlapSec: config.ingestOverlapSec,
     intervalSec: config.ingestIntervalSec,
     maxSignals: config.maxSignals,
-    onCycle: (cycle) => {
+    onCycle: async (cycle) => {
       metrics.recordCycle(cycle);
-      return snapshotter.afterCycle(cycle);
+      cycleRows = null;
+      await snapshotter.afterCycle(cycle);
+      const rows = cycleRows;
+      cycleRows = null;
+      // Only after an ok cycle (a failed one writes no snapshot); evaluate() never rejects.
+      if (cycle.ok && rows !== null) await alerting.evaluate(rows);
     },
   });
   // On Deno Deploy the cron job must be registered during start-up, before the server listens.
@@ -143,6 +213,7 @@ export async function startService(
     source: { kind: source.kind, location: source.location, replay: source.kind === "mock_replay" },
     startedAtMs,
     metrics,
+    alerts,
   });
   let url = "";
   let server: Deno.HttpServer<Deno.NetAddr>;
@@ -153,6 +224,7 @@ export async function startService(
       onListen: ({ hostname, port }) => {
         const host = hostname.includes(":") ? `[${hostname}]` : hostname;
         url = `http://${host}:${port}`;
+        listenUrl = url;
         log.info("listening", { url, source: source.kind, location: source.location });
         onListen?.(url);
       },
@@ -160,10 +232,13 @@ export async function startService(
   } catch (error) {
     // A port in use or an address not ours: nothing has started, so close what was opened and say why.
     cronAbort.abort();
+    await transitions.close();
     await registry.closeAll();
     throw listenError(error, config);
   }
-  // Ingest starts once the listener is up, so /health answers at once even while a large backfill runs.
+  // Delivery starts once the states are restored and the page URL (generatorURL) is known; ingest once the
+  // listener is up, so /health answers at once even while a large backfill runs.
+  dispatcher.start();
   ingest.start();
   let stopping: Promise<void> | null = null;
   return {
@@ -176,13 +251,20 @@ export async function startService(
     shutdown() {
       stopping ??= (async () => {
         cronAbort.abort();
-        await Promise.all([server.shutdown(), poller.stop()]);
-        // Nothing can touch the stores any more: close them (SQLite checkpoints and removes its WAL file).
+        await Promise.all([server.shutdown(), poller.stop(), dispatcher.stop()]);
+        // Nothing can touch the stores any more: close them (SQLite checkpoints and removes its WAL file); the
+        // transitions log first, as it may share the KV store's handle.
+        await transitions.close();
         await registry.closeAll();
       })();
       return stopping;
     },
   };
+}
+
+/** The page for a signal and window under the service's base URL: the Alertmanager alerts' `generatorURL`. */
+export function pageUrl(base: string, signal: string, windowSec: number): string {
+  return `${base}/?${new URLSearchParams({ signal, window: formatWindow(windowSec) })}`;
 }
 
 /**

@@ -250,6 +250,159 @@ export const IngestCycleSchema = z.object({
 
 export type IngestCycle = z.infer<typeof IngestCycleSchema>;
 
+// ---- Alerts (`/coherence/alerts`, `/coherence/transitions`, issue 15) ----
+
+const AlertLevelText = "low, medium, high or unknown";
+
+export const AlertEvaluationSchema = z.object({
+  at: Timestamp.openapi({ description: "The evaluation's window end (the snapshot's computed_at)" }),
+  level: RiskLevelSchema.openapi({ description: "The rules' level at that evaluation" }),
+  candidate: RiskLevelSchema.openapi({
+    description: "The level after the recovery margin: what is pending or confirmed",
+  }),
+  rule: z.string().openapi({ description: "The rule that fired, in words" }),
+  n: z.number().int().nonnegative(),
+  mean: z.number().nullable(),
+  stdev: z.number().nullable(),
+  volatilityIndex: z.number().nullable(),
+}).openapi("AlertEvaluation");
+
+export const AlertStateSchema = z.object({
+  signal: z.string().openapi({ example: "gamma", description: `"${POOLED_SIGNAL}" for all signals pooled` }),
+  windowSec: z.number().int().positive(),
+  window: z.string().openapi({ example: "1h" }),
+  level: RiskLevelSchema.openapi({ description: `The confirmed level: ${AlertLevelText}` }),
+  active: z.boolean().openapi({ description: "True when the confirmed level fires (medium or high)" }),
+  since: Timestamp.nullable().openapi({
+    description: "When the level was confirmed; null while a key has never left its initial unknown",
+  }),
+  pending: z.object({
+    level: RiskLevelSchema,
+    since: Timestamp.openapi({ description: "The first evaluation that gave this level" }),
+  }).nullable().openapi({ description: "A new level waiting out ALERT_FOR; null when none" }),
+  why: z.string().openapi({ description: "Why the state is what it is, in one sentence" }),
+  evaluation: AlertEvaluationSchema.nullable().openapi({
+    description: "The last evaluation; null before one",
+  }),
+}).openapi("AlertState");
+
+export type AlertStateBody = z.infer<typeof AlertStateSchema>;
+
+const LevelCountsSchema = z.object({
+  low: z.number().int().nonnegative(),
+  medium: z.number().int().nonnegative(),
+  high: z.number().int().nonnegative(),
+  unknown: z.number().int().nonnegative(),
+});
+
+export const AlertSettingsSchema = z.object({
+  for: z.string().openapi({ example: "2m", description: "ALERT_FOR: how long a new level must hold" }),
+  forSec: z.number().nonnegative(),
+  recoveryMargin: z.number().nonnegative().openapi({
+    description: "ALERT_RECOVERY_MARGIN: score points a mean must clear a boundary by to recover",
+  }),
+}).openapi("AlertSettings");
+
+export const AlertsResponseSchema = z.object({
+  settings: AlertSettingsSchema,
+  counts: z.object({
+    keys: z.number().int().nonnegative().openapi({ description: "Keys held (signal × window)" }),
+    active: z.number().int().nonnegative(),
+    pending: z.number().int().nonnegative(),
+    levels: LevelCountsSchema,
+  }).openapi({ description: "Over every key, whatever the filters" }),
+  total: z.number().int().nonnegative().openapi({ description: "Keys matching the filters" }),
+  limit: z.number().int().positive(),
+  count: z.number().int().nonnegative(),
+  order: z.literal("severity, then signal, then window"),
+  alerts: z.array(AlertStateSchema),
+}).openapi("Alerts");
+
+export type AlertsResponse = z.infer<typeof AlertsResponseSchema>;
+
+export const TransitionBodySchema = z.object({
+  id: z.string().openapi({
+    example: "tr_mh9x8cg0_3600_1a2b3c4d_low_high",
+    description: "Unique and deterministic; the webhook-id of its delivery",
+  }),
+  signal: z.string(),
+  windowSec: z.number().int().positive(),
+  window: z.string().openapi({ example: "1h" }),
+  from: RiskLevelSchema,
+  to: RiskLevelSchema,
+  at: Timestamp.openapi({ description: "When the new level was confirmed" }),
+  pendingSince: Timestamp.openapi({ description: "The first evaluation that gave the new level" }),
+  n: z.number().int().nonnegative(),
+  mean: z.number().nullable(),
+  stdev: z.number().nullable(),
+  volatilityIndex: z.number().nullable(),
+  rule: z.string().openapi({ description: "The rule that fired, in words" }),
+  nearestBoundary: z.object({
+    boundary: z.enum(["high", "medium"]),
+    rule: z.enum(["mean", "volatility"]),
+    changesAt: z.number(),
+    direction: z.enum(["rise", "fall"]),
+    text: z.string(),
+  }).nullable(),
+}).openapi("Transition");
+
+export type TransitionBody = z.infer<typeof TransitionBodySchema>;
+
+export const TransitionsResponseSchema = z.object({
+  signal: z.string().nullable().openapi({ description: "The signal filter; null: every signal" }),
+  windowSec: z.number().int().positive().nullable().openapi({ description: "The window filter; null: all" }),
+  since: Timestamp.nullable(),
+  order: z.literal("oldest first"),
+  limit: z.number().int().positive(),
+  count: z.number().int().nonnegative(),
+  transitions: z.array(TransitionBodySchema),
+}).openapi("Transitions");
+
+export type TransitionsResponse = z.infer<typeof TransitionsResponseSchema>;
+
+/** One delivery target's health (the dispatcher's status): never a URL path, credentials or a secret. */
+export const DeliveryHealthSchema = z.object({
+  target: z.string().openapi({ example: "webhook", description: "webhook or alertmanager" }),
+  url: z.string().openapi({
+    example: "https://hooks.example.com:443",
+    description: "scheme://host:port only: the path, query and credentials are never shown",
+  }),
+  delivered: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative().openapi({ description: "Attempts that failed (retried)" }),
+  expired: z.number().int().nonnegative().openapi({ description: "Given up after ALERT_WEBHOOK_MAX_AGE" }),
+  dropped: z.number().int().nonnegative().openapi({ description: "Dropped past ALERT_OUTBOX_MAX" }),
+  outboxDepth: z.number().int().nonnegative().openapi({ description: "Transitions still owed" }),
+  lastSuccessAt: Timestamp.nullable(),
+  lastFailureAt: Timestamp.nullable(),
+  lastError: z.string().nullable(),
+  nextAttemptAt: Timestamp.nullable(),
+  consecutiveFailures: z.number().int().nonnegative(),
+}).openapi("DeliveryHealth");
+
+export type DeliveryHealth = z.infer<typeof DeliveryHealthSchema>;
+
+export const AlertsStatusSchema = z.object({
+  keys: z.number().int().nonnegative(),
+  active: z.number().int().nonnegative(),
+  pending: z.number().int().nonnegative(),
+  transitionsWritten: z.number().int().nonnegative().openapi({
+    description: "Transitions this process wrote to the log",
+  }),
+  appendFailures: z.number().int().nonnegative().openapi({
+    description: "Appends to the transitions log that failed (confirmed again next cycle)",
+  }),
+  restored: z.number().int().nonnegative().openapi({ description: "Keys restored from the log at start-up" }),
+  lastEvaluation: z.object({
+    at: Timestamp,
+    ok: z.boolean(),
+    keys: z.number().int().nonnegative(),
+    transitions: z.number().int().nonnegative(),
+    error: z.string().nullable(),
+  }).nullable(),
+  settings: AlertSettingsSchema,
+  delivery: z.array(DeliveryHealthSchema).openapi({ description: "One entry per configured target" }),
+}).openapi("AlertsStatus");
+
 export const StatusSchema = z.object({
   status: z.enum(["ok", "degraded"]),
   version: z.string(),
@@ -299,6 +452,7 @@ export const StatusSchema = z.object({
     errorRate: z.number().min(0).max(1),
     p95LatencyMs: z.number().nonnegative().nullable(),
   }),
+  alerts: AlertsStatusSchema.openapi({ description: "Alert evaluation and delivery health" }),
 }).openapi("Status");
 
 export type Status = z.infer<typeof StatusSchema>;

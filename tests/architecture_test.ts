@@ -126,6 +126,11 @@ function upwardEdges(graph: Map<string, Set<string>>): string[] {
     ["src/core/", (to) => !to.startsWith("src/core/"), "src/core imports only src/core"],
     ["src/http/", (to) => to.startsWith("src/ingest/"), "src/http imports nothing from src/ingest"],
     ["islands/", (to) => to.startsWith("src/http/"), "islands import nothing from src/http"],
+    [
+      "src/alerts/",
+      (to) => to.startsWith("src/http/") || to.startsWith("src/ingest/"),
+      "src/alerts imports nothing from src/http or src/ingest",
+    ],
     ["src/page/", (to) => to.startsWith("src/http/") || to.startsWith("islands/"), "src/page is below both"],
   ];
   const found: string[] = [];

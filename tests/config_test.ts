@@ -196,3 +196,87 @@ Deno.test("README.md documents every configuration variable", async () => {
   const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
   for (const name of Object.keys(VARIABLES)) ok(new RegExp(`\\| \`${name}\` +\\|`).test(readme), name);
 });
+
+const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"; // 24 bytes of base64
+
+Deno.test("loadConfig() gives alerts their defaults: 2m pending, margin 1, resend 60 s, 24 h max age, 10000 outbox, no delivery", () => {
+  deepEqual(loadConfig({}).alerts, {
+    forMs: 120_000,
+    recoveryMargin: 1,
+    alertmanagerUrl: undefined,
+    resendSec: 60,
+    webhook: undefined,
+    webhookMaxAgeMs: 86_400_000,
+    outboxMax: 10_000,
+  });
+});
+
+Deno.test("loadConfig() parses the alert variables, ALERT_FOR=0 included", () => {
+  const { alerts } = loadConfig({
+    ALERT_FOR: "0",
+    ALERT_RECOVERY_MARGIN: "2.5",
+    ALERTMANAGER_URL: "http://127.0.0.1:9093/",
+    ALERT_RESEND_S: "5",
+    ALERT_WEBHOOK_URL: "https://hooks.example.com/coherence/",
+    ALERT_WEBHOOK_SECRET: SECRET,
+    ALERT_WEBHOOK_MAX_AGE: "1h",
+    ALERT_OUTBOX_MAX: "50",
+  });
+  deepEqual(alerts, {
+    forMs: 0,
+    recoveryMargin: 2.5,
+    alertmanagerUrl: "http://127.0.0.1:9093",
+    resendSec: 5,
+    webhook: { url: "https://hooks.example.com/coherence/", secret: SECRET },
+    webhookMaxAgeMs: 3_600_000,
+    outboxMax: 50,
+  });
+  equal(loadConfig({ ALERT_FOR: "0s" }).alerts.forMs, 0);
+  equal(loadConfig({ ALERT_FOR: "90s" }).alerts.forMs, 90_000);
+});
+
+Deno.test("loadConfig() refuses bad alert values, naming the variable", () => {
+  match(problemsOf({ ALERT_FOR: "soon" })[0], /^ALERT_FOR="soon": Cannot parse window/);
+  match(problemsOf({ ALERT_RECOVERY_MARGIN: "-1" })[0], /^ALERT_RECOVERY_MARGIN="-1": expected a number/);
+  match(problemsOf({ ALERT_RESEND_S: "0" })[0], /^ALERT_RESEND_S="0": expected an integer from 1/);
+  match(problemsOf({ ALERT_OUTBOX_MAX: "0" })[0], /^ALERT_OUTBOX_MAX="0": expected an integer from 1/);
+  match(problemsOf({ ALERT_WEBHOOK_MAX_AGE: "0" })[0], /^ALERT_WEBHOOK_MAX_AGE="0": Window "0" is empty/);
+  match(
+    problemsOf({ ALERTMANAGER_URL: "ftp://am" })[0],
+    /^ALERTMANAGER_URL="ftp:\/\/am": expected an http\(s\) URL/,
+  );
+});
+
+Deno.test("loadConfig() requires ALERT_WEBHOOK_SECRET with ALERT_WEBHOOK_URL, with a clear message", () => {
+  deepEqual(problemsOf({ ALERT_WEBHOOK_URL: "https://hooks.example.com/x" }), [
+    "ALERT_WEBHOOK_SECRET=(unset): required when ALERT_WEBHOOK_URL is set (receivers verify the signature)",
+  ]);
+});
+
+Deno.test("loadConfig() never prints the webhook secret, nor a delivery URL's credentials, path or query", () => {
+  const secret = "whsec_not-base64-S3cr3t!";
+  const problems = problemsOf({
+    ALERT_WEBHOOK_URL: "ftp://user:Pa55word@hooks.example.com/T0KEN/path?key=QK3Y",
+    ALERT_WEBHOOK_SECRET: secret,
+    ALERTMANAGER_URL: "gopher://am:AmPa55@am.example.com:9093/tok3n",
+  });
+  equal(problems.length, 3);
+  const text = problems.join("\n");
+  for (const leaked of [secret, "S3cr3t", "Pa55word", "T0KEN", "QK3Y", "AmPa55", "tok3n", "user"]) {
+    ok(!text.includes(leaked), `${leaked} printed in ${text}`);
+  }
+  match(text, /^ALERT_WEBHOOK_SECRET=\(hidden\): expected whsec_ followed by base64/m);
+  match(text, /^ALERT_WEBHOOK_URL="ftp:\/\/hooks.example.com": expected an http\(s\) URL/m);
+  // Short secrets are refused too, still hidden; a raw secret of 16+ characters is fine.
+  for (const short of ["whsec_c2hvcnQ=", "short-secret"]) {
+    match(
+      problemsOf({ ALERT_WEBHOOK_URL: "https://h.example", ALERT_WEBHOOK_SECRET: short })[0],
+      /^ALERT_WEBHOOK_SECRET=\(hidden\): expected whsec_ followed by base64 of at least 16 bytes, or a raw/,
+    );
+  }
+  equal(
+    loadConfig({ ALERT_WEBHOOK_URL: "https://h.example", ALERT_WEBHOOK_SECRET: "a-raw-secret-of-24-chars" })
+      .alerts.webhook?.secret,
+    "a-raw-secret-of-24-chars",
+  );
+});

@@ -9,7 +9,11 @@ import type { IngestCycle } from "../src/schemas.ts";
 import { createNoneStore } from "../src/persistence/none_store.ts";
 import { createStoreRegistry } from "../src/persistence/registry.ts";
 import type { SnapshotStore } from "../src/persistence/snapshot.ts";
-import { createSnapshotter } from "../src/persistence/snapshotter.ts";
+import { createSnapshotter, snapshotRows } from "../src/persistence/snapshotter.ts";
+import type { AlertsView } from "../src/http/alerts_routes.ts";
+import type { DeliveryHealth } from "../src/schemas.ts";
+import { createAlerting } from "../src/alerts/alerting.ts";
+import { createMemoryTransitionLog } from "../src/persistence/memory_transitions.ts";
 
 export const T0 = Date.parse("2025-10-29T17:00:00Z");
 
@@ -70,6 +74,7 @@ export function testApp(
     ingest = fakeIngest(),
     store = new PointStore(),
     snapshots = createNoneStore(),
+    alerts,
   }: {
     points?: PointInput[];
     env?: Record<string, string>;
@@ -77,6 +82,7 @@ export function testApp(
     ingest?: IngestView;
     store?: PointStore;
     snapshots?: SnapshotStore;
+    alerts?: AlertsView;
   } = {},
 ) {
   store.apply(points);
@@ -104,9 +110,44 @@ export function testApp(
       version: config.engineVersion,
       points: store,
       persistence: snapshotter.status,
+      alerts,
+      maxSignals: config.metricsMaxSignals,
     }),
+    alerts,
   });
   return { app, store, config, snapshotter, registry };
+}
+
+/**
+ * Alert states and a transitions log built the way the service builds them: the points' snapshot rows at each
+ * of `endsMs`, evaluated in turn (ALERT_FOR etc. from `config`), with `delivery` as the targets' health.
+ */
+export async function testAlerts(
+  points: PointInput[] | PointStore,
+  config: Config,
+  endsMs: readonly number[],
+  { delivery = [] }: { delivery?: DeliveryHealth[] } = {},
+): Promise<AlertsView> {
+  const store = points instanceof PointStore ? points : new PointStore();
+  if (!(points instanceof PointStore)) store.apply(points);
+  const log = createMemoryTransitionLog();
+  const alerting = createAlerting({
+    log,
+    settings: { ...config.alerts, thresholds: config.thresholds },
+    windows: config.windows,
+    pause: () => Promise.resolve(),
+  });
+  await alerting.restore();
+  for (const endMs of endsMs) {
+    await alerting.evaluate(snapshotRows(store, {
+      windows: config.windows,
+      endMs,
+      thresholds: config.thresholds,
+      source: "mock_file",
+      engineVersion: config.engineVersion,
+    }));
+  }
+  return { states: alerting.states, status: alerting.status, transitions: log, delivery: () => delivery };
 }
 
 /** Runs `fn` with LogTape collecting every record (with implicit contexts), then resets LogTape. */

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { getLogger } from "@logtape/logtape";
 import { loadConfig } from "../src/config.ts";
 import { configureLogging } from "../src/logging.ts";
-import { createSource, kvPathFor, readEnvironment } from "../src/main.ts";
+import { createSource, kvPathFor, pageUrl, readEnvironment } from "../src/main.ts";
 import { spawnMain } from "./helpers.ts";
 import { reset } from "@logtape/logtape";
 import { withContext } from "@logtape/logtape";
@@ -81,4 +81,10 @@ Deno.test("the service stops cleanly on SIGTERM with exit code 0", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("pageUrl() is the page for a signal and window under the service's URL (Alertmanager's generatorURL)", () => {
+  equal(pageUrl("http://127.0.0.1:8000", "gamma", 3600), "http://127.0.0.1:8000/?signal=gamma&window=1h");
+  equal(pageUrl("http://h:1", "a b&c", 86400), "http://h:1/?signal=a+b%26c&window=24h");
+  equal(pageUrl("http://h:1", "*", 300), "http://h:1/?signal=*&window=5m");
 });

@@ -26,6 +26,7 @@ import type { ResponseCache } from "./response_cache.ts";
 import { type SystemDeps, systemRoutes } from "./system_routes.ts";
 import { type HistoryDeps, historyRoutes } from "./history_routes.ts";
 import { pageRoutes } from "./page_routes.ts";
+import { alertsRoutes, type AlertsView, idleAlerts } from "./alerts_routes.ts";
 
 export type { AppEnv } from "./env.ts";
 
@@ -45,6 +46,8 @@ export interface AppDeps {
   now?: () => number;
   /** The Prometheus instruments, shared with ingest (built in `main.ts`; tests build their own). */
   metrics: ServiceMetrics;
+  /** Alert states, the transitions log and delivery health (default: none, as for an app without alerting). */
+  alerts?: AlertsView;
   /** Cache of metrics answers by request and data version; a fresh one by default. */
   responseCache?: ResponseCache;
 }
@@ -72,10 +75,12 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   }
 
   const api = new OpenAPIHono<AppEnv>({ defaultHook: invalidQueryHook });
-  api.route("/", systemRoutes({ ...deps, requestStats: stats }));
+  const alerts = deps.alerts ?? idleAlerts(config.alerts);
+  api.route("/", systemRoutes({ ...deps, alerts, requestStats: stats }));
   api.route("/coherence", coherenceRoutes(deps));
   api.route("/coherence", predictRoutes(deps));
   api.route("/coherence", historyRoutes(deps));
+  api.route("/coherence", alertsRoutes({ ...deps, alerts }));
   api.notFound(notFound);
   api.onError(onError);
   app.route("/", api);

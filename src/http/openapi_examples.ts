@@ -11,6 +11,9 @@ import { rollingSeries } from "../core/series.ts";
 import { seriesPoint } from "./coherence_routes.ts";
 import { backtestAnswer, predictAnswer } from "./predict_routes.ts";
 import { problemBody, type ProblemKind } from "./problem.ts";
+import { replay } from "../core/alerts.ts";
+import { formatWindow } from "../core/window.ts";
+import { alertStateBody, transitionBody } from "./alerts_routes.ts";
 
 export const EXAMPLE_REQUEST_ID = "6f1c2a0e-3b7d-4c59-9a8e-2d41f0b7c913";
 const END_MS = Date.parse("2025-10-29T17:00:00Z");
@@ -48,7 +51,9 @@ const TEXT: Readonly<Record<string, string>> = {
  * The example for one response of one operation, or undefined when there is none to give. Built once per
  * document; the computed ones use the configured thresholds and engine version.
  */
-export function responseExamples(config: Pick<Config, "thresholds" | "engineVersion" | "windows">) {
+export function responseExamples(
+  config: Pick<Config, "thresholds" | "engineVersion" | "windows" | "alerts">,
+) {
   const store = exampleStore();
   const windowSec = 86_400;
   const report = (method?: string) =>
@@ -86,6 +91,12 @@ export function responseExamples(config: Pick<Config, "thresholds" | "engineVers
     minSamples: 2,
     staleAfterSec: 86_400,
   });
+  const alerts = exampleAlerts(config);
+  const alertSettings = {
+    for: config.alerts.forMs === 0 ? "0s" : formatWindow(config.alerts.forMs / 1000),
+    forSec: config.alerts.forMs / 1000,
+    recoveryMargin: config.alerts.recoveryMargin,
+  };
   const ok: Record<string, unknown> = {
     getHealth: { status: "ok", version: config.engineVersion, uptimeSec: 3600.4 },
     getStatus: {
@@ -116,6 +127,54 @@ export function responseExamples(config: Pick<Config, "thresholds" | "engineVers
       maxSignals: 10_000,
       warnings: [],
       requests: { count: 42, errors: 1, errorRate: 1 / 42, p95LatencyMs: 1.8 },
+      alerts: {
+        keys: 1,
+        active: 1,
+        pending: 0,
+        transitionsWritten: alerts.transitions.length,
+        appendFailures: 0,
+        restored: 0,
+        lastEvaluation: {
+          at: alerts.transitions.at(-1)!.at,
+          ok: true,
+          keys: 1,
+          transitions: 1,
+          error: null,
+        },
+        settings: alertSettings,
+        delivery: [{
+          target: "webhook",
+          url: "https://hooks.example.com:443",
+          delivered: 2,
+          failed: 1,
+          expired: 0,
+          dropped: 0,
+          outboxDepth: 0,
+          lastSuccessAt: "2025-10-29T16:09:01Z",
+          lastFailureAt: "2025-10-29T16:08:01Z",
+          lastError: "HTTP 503",
+          nextAttemptAt: null,
+          consecutiveFailures: 0,
+        }],
+      },
+    },
+    listAlerts: {
+      settings: alertSettings,
+      counts: { keys: 1, active: 1, pending: 0, levels: { low: 0, medium: 0, high: 1, unknown: 0 } },
+      total: 1,
+      limit: 1000,
+      count: 1,
+      order: "severity, then signal, then window",
+      alerts: [alertStateBody(alerts.state)],
+    },
+    listTransitions: {
+      signal: "gamma",
+      windowSec: 3600,
+      since: null,
+      order: "oldest first",
+      limit: 100,
+      count: alerts.transitions.length,
+      transitions: alerts.transitions.map(transitionBody),
     },
     getMetrics: metrics,
     getPrediction: prediction,
@@ -175,4 +234,19 @@ export function responseExamples(config: Pick<Config, "thresholds" | "engineVers
     }
     return TEXT[type];
   };
+}
+
+/** Gamma's 1h alert: low, then high after ALERT_FOR, from evaluations every minute (the configured settings). */
+function exampleAlerts(config: Pick<Config, "thresholds" | "alerts">) {
+  const key = { signal: "gamma", windowSec: 3600 };
+  const means = [88, 88, 88, 55, 55, 55];
+  return replay(
+    key,
+    means.map((mean, i) => ({
+      ...key,
+      atMs: END_MS - 10 * HOUR_MS + i * 60_000,
+      summary: { n: 60, mean, stdev: 2, volatilityIndex: 2 / mean },
+    })),
+    { forMs: 120_000, recoveryMargin: config.alerts.recoveryMargin, thresholds: config.thresholds },
+  );
 }

@@ -94,8 +94,14 @@ export function PageDocument({ config, data, options, notices, assets, service }
             />
             <Island
               name="TrendChart"
-              props={{ series: data.series, predict: data.predict, range: data.selection.range }}
+              props={{
+                series: data.series,
+                predict: data.predict,
+                range: data.selection.range,
+                transitions: data.transitions,
+              }}
             />
+            <Island name="AlertList" props={{ alerts: data.alerts, selection: data.selection }} />
             <Island name="HistoryTable" props={{ history: data.history, selection: data.selection }} />
           </main>
         </div>

@@ -35,6 +35,9 @@ import { formatWindow } from "../core/window.ts";
 import type { IngestCycle } from "../schemas.ts";
 import type { SnapshotRow } from "../persistence/snapshot.ts";
 import { RequestStats } from "./request_stats.ts";
+import type { AlertState } from "../core/alerts.ts";
+import { DELIVERY_OUTCOMES } from "../alerts/dispatcher.ts";
+import { RISK_LEVELS, type RiskLevel } from "../core/vocabulary.ts";
 
 /** Risk as a number for alert rules (`coherence_window_risk_level >= 2` is high); unknown is -1. */
 export const RISK_LEVEL_VALUES = { unknown: -1, low: 0, medium: 1, high: 2 } as const;
@@ -148,6 +151,22 @@ export interface ServiceMetricsOptions {
   processRegistry?: Registry;
   /** Most signals with per-signal series (`METRICS_MAX_SIGNALS`, default 1,000): the first by name. */
   maxSignals?: number;
+  /** Alert states, transitions and delivery health, read at scrape time. */
+  alerts?: AlertMetricsSource;
+}
+
+/** What the alert metrics read at scrape time (an {@linkcode AlertsView} of `alerts_routes.ts` is one). */
+export interface AlertMetricsSource {
+  states(): readonly AlertState[];
+  status(): { transitionsByLevel: Record<RiskLevel, number> };
+  delivery(): readonly {
+    target: string;
+    delivered: number;
+    failed: number;
+    expired: number;
+    dropped: number;
+    outboxDepth: number;
+  }[];
 }
 
 export class ServiceMetrics {
@@ -319,6 +338,7 @@ export class ServiceMetrics {
         },
       });
     }
+    if (options.alerts) this.#alertMetrics(name, registers, options.alerts);
     if (persistence) {
       // Counters mirrored from the snapshotter's own tallies at scrape time.
       new Counter({
@@ -340,6 +360,68 @@ export class ServiceMetrics {
         },
       });
     }
+  }
+
+  /**
+   * `coherence_alert_state{signal,window,state}` (1 for each key's confirmed level, plus `state="pending"`
+   * while a new level waits out ALERT_FOR; the pooled keys and those of the first `maxSignals` signals by
+   * name), `coherence_alert_transitions_total{to}`, `coherence_alert_deliveries_total{target,outcome}` and
+   * `coherence_alert_outbox_depth{target}`: all read from the alerting side at scrape time.
+   */
+  #alertMetrics(name: (suffix: string) => string, registers: Registry[], alerts: AlertMetricsSource): void {
+    const maxSignals = this.#maxSignals;
+    new Gauge({
+      name: name("alert_state"),
+      help:
+        "1 for each alert key's confirmed level (state low, medium, high or unknown), and state=pending while a new level waits out ALERT_FOR",
+      labelNames: ["signal", "window", "state"] as const,
+      registers,
+      collect() {
+        this.reset();
+        const states = alerts.states();
+        const exported = firstNames(states.map((s) => s.signal), maxSignals);
+        for (const s of states) {
+          if (s.signal !== POOLED_SIGNAL && !exported.has(s.signal)) continue;
+          const labels = { signal: s.signal, window: formatWindow(s.windowSec) };
+          this.set({ ...labels, state: s.level }, 1);
+          if (s.pending !== null) this.set({ ...labels, state: "pending" }, 1);
+        }
+      },
+    });
+    new Counter({
+      name: name("alert_transitions_total"),
+      help: "Alert transitions written to the transitions log by this process, by the level moved to",
+      labelNames: ["to"] as const,
+      registers,
+      collect() {
+        this.reset();
+        const byLevel = alerts.status().transitionsByLevel;
+        for (const to of RISK_LEVELS) this.inc({ to }, byLevel[to]);
+      },
+    });
+    new Counter({
+      name: name("alert_deliveries_total"),
+      help:
+        "Alert deliveries by target (webhook, alertmanager) and outcome: delivered, failed (retried), expired (given up), dropped (outbox full)",
+      labelNames: ["target", "outcome"] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const d of alerts.delivery()) {
+          for (const outcome of DELIVERY_OUTCOMES) this.inc({ target: d.target, outcome }, d[outcome]);
+        }
+      },
+    });
+    new Gauge({
+      name: name("alert_outbox_depth"),
+      help: "Transitions a delivery target still owes (its outbox)",
+      labelNames: ["target"] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const d of alerts.delivery()) this.set({ target: d.target }, d.outboxDepth);
+      },
+    });
   }
 
   /** Counts one finished ingest cycle. */
@@ -461,6 +543,13 @@ function setWindowGauges<L extends string>(
   for (const risk of Object.keys(RISK_LEVEL_VALUES)) {
     gauges.risk.set({ ...labels, risk } as Record<L | "risk", string>, risk === row.risk ? 1 : 0);
   }
+}
+
+/** The first `max` distinct names (pooled excluded), by code-unit order. */
+function firstNames(names: readonly string[], max: number): Set<string> {
+  const distinct = [...new Set(names)].filter((n) => n !== POOLED_SIGNAL);
+  distinct.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return new Set(distinct.slice(0, max));
 }
 
 /** The first `max` signal names of the rows (pooled excluded), by code-unit order, and how many others there are. */

@@ -8,6 +8,7 @@ import type { PersistenceStatus } from "../persistence/snapshotter.ts";
 import { HealthSchema, type IngestCycle, StatusSchema } from "../schemas.ts";
 import type { AppEnv } from "./env.ts";
 import type { RequestStats } from "./request_stats.ts";
+import { type AlertsView, formatWindowOrZero } from "./alerts_routes.ts";
 
 const healthRoute = createRoute({
   method: "get",
@@ -32,6 +33,7 @@ export interface SystemDeps {
   source: { kind: SourceKind; location: string; replay: boolean };
   startedAtMs: number;
   requestStats: RequestStats;
+  alerts: Pick<AlertsView, "status" | "delivery">;
   now?: () => number;
 }
 
@@ -51,8 +53,11 @@ export function systemRoutes(deps: SystemDeps): OpenAPIHono<AppEnv> {
     const last = cycles.at(-1) ?? null;
     const lastSuccess = ingest.lastSuccessAtMs();
     const persistence = deps.persistence.status();
-    // Degraded while the last ingest cycle or the snapshot store's last write or prune failed.
-    const storeFailing = persistence.lastWrite?.ok === false || persistence.lastPrune?.ok === false;
+    const alerts = deps.alerts.status();
+    // Degraded while the last ingest cycle, the snapshot store's last write or prune, or the last alert
+    // evaluation (its transitions not written) failed.
+    const storeFailing = persistence.lastWrite?.ok === false || persistence.lastPrune?.ok === false ||
+      alerts.lastEvaluation?.ok === false;
     return c.json({
       status: (last !== null && !last.ok) || storeFailing ? "degraded" as const : "ok" as const,
       version: config.engineVersion,
@@ -72,6 +77,21 @@ export function systemRoutes(deps: SystemDeps): OpenAPIHono<AppEnv> {
       maxSignals: config.maxSignals,
       warnings: signalLimitWarnings(cycles, store.signalCount, config.maxSignals),
       requests: await requestStats.snapshot(),
+      alerts: {
+        keys: alerts.keys,
+        active: alerts.active,
+        pending: alerts.pending,
+        transitionsWritten: alerts.transitionsWritten,
+        appendFailures: alerts.appendFailures,
+        restored: alerts.restored,
+        lastEvaluation: alerts.lastEvaluation,
+        settings: {
+          for: formatWindowOrZero(alerts.settings.forSec),
+          forSec: alerts.settings.forSec,
+          recoveryMargin: alerts.settings.recoveryMargin,
+        },
+        delivery: [...deps.alerts.delivery()],
+      },
     }, 200);
   });
 

@@ -23,7 +23,14 @@ import {
   riskLabel,
 } from "./format.ts";
 import { RISK_LEVELS, type RiskLevel } from "../core/vocabulary.ts";
-import type { Forecast, PredictResponse, SeriesPoint, SeriesResponse, Thresholds } from "./types.ts";
+import type {
+  Forecast,
+  PredictResponse,
+  SeriesPoint,
+  SeriesResponse,
+  Thresholds,
+  TransitionBody,
+} from "./types.ts";
 
 export const SERIES = Object.freeze({
   time: 0,
@@ -537,4 +544,112 @@ export function chartSummary(series: Pick<SeriesResponse, "signal" | "windowSec"
   } UTC (${withMean.length} with data, ${partial} partial; risk: ${counts.join(", ")}). Latest mean ${
     formatNumber(last.coherenceMean)
   }, ${riskLabel(last.predictedDriftRisk).toLowerCase()} risk.`;
+}
+
+// ---- Transition markers (issue 15): a vertical line at each alert transition of the selected key ----
+
+/** One alert transition as the chart marks it: a vertical line at `x` in the new level's colour. */
+export interface TransitionMarker {
+  /** Epoch seconds (the transition's `at`). */
+  x: number;
+  from: RiskLevel;
+  to: RiskLevel;
+  color: string;
+  /** Short text drawn at the top of the line: `→ high`. */
+  label: string;
+  /** What the line means, in words (the list under the chart). */
+  title: string;
+}
+
+/**
+ * The markers for transitions (oldest first) that fall within the chart's x range `[min, max]` (epoch seconds,
+ * the series' first and last window ends; all of them when null).
+ */
+export function transitionMarkers(
+  transitions: readonly Pick<TransitionBody, "at" | "from" | "to" | "rule">[],
+  range: readonly [number, number] | null,
+): TransitionMarker[] {
+  const markers: TransitionMarker[] = [];
+  for (const t of transitions) {
+    const x = Date.parse(t.at) / 1000;
+    if (!Number.isFinite(x) || (range !== null && (x < range[0] || x > range[1]))) continue;
+    markers.push({
+      x,
+      from: t.from,
+      to: t.to,
+      color: RISK_COLORS[t.to],
+      label: `→ ${t.to}`,
+      title: `${formatUtc(t.at)}: ${riskLabel(t.from)} → ${riskLabel(t.to)} (${t.rule})`,
+    });
+  }
+  return markers;
+}
+
+/** The x range a series response covers (its first and last window ends, epoch seconds); null when empty. */
+export function seriesXRange(points: readonly Pick<SeriesPoint, "timestamp">[]): [number, number] | null {
+  if (points.length === 0) return null;
+  return [Date.parse(points[0].timestamp) / 1000, Date.parse(points[points.length - 1].timestamp) / 1000];
+}
+
+/** What the marker plugin draws on: the parts of a uPlot instance it uses. */
+export interface MarkerCanvas {
+  ctx: {
+    save(): void;
+    restore(): void;
+    beginPath(): void;
+    moveTo(x: number, y: number): void;
+    lineTo(x: number, y: number): void;
+    stroke(): void;
+    fillText(text: string, x: number, y: number): void;
+    setLineDash(segments: number[]): void;
+    strokeStyle: unknown;
+    fillStyle: unknown;
+    lineWidth: number;
+    font: string;
+    textAlign: string;
+    textBaseline: string;
+  };
+  /** The plotting area in canvas pixels. */
+  bbox: { left: number; top: number; width: number; height: number };
+  /** Canvas-pixel x of a value (uPlot's `valToPos(value, "x", true)`). */
+  valToPos(value: number, scale: string, canvasPixels?: boolean): number;
+}
+
+/**
+ * A uPlot plugin drawing each of `markers()` (read at every draw, so new transitions show on the next redraw)
+ * as a dashed vertical line across the plotting area with its label at the top; `onDrawn` is told how many
+ * lines were drawn (markers outside the visible x range are skipped). `ratio` is canvas pixels per CSS pixel
+ * (uPlot's `pxRatio`).
+ */
+export function transitionMarkerPlugin(
+  markers: () => readonly TransitionMarker[],
+  { onDrawn, ratio = 1 }: { onDrawn?: (count: number) => void; ratio?: number } = {},
+): { hooks: { draw: ((u: MarkerCanvas) => void)[] } } {
+  const draw = (u: MarkerCanvas) => {
+    const { ctx, bbox } = u;
+    let drawn = 0;
+    ctx.save();
+    ctx.lineWidth = 2 * ratio;
+    ctx.setLineDash([4 * ratio, 3 * ratio]);
+    ctx.font = `${11 * ratio}px system-ui, sans-serif`;
+    ctx.textBaseline = "top";
+    for (const marker of markers()) {
+      const x = Math.round(u.valToPos(marker.x, "x", true));
+      if (!Number.isFinite(x) || x < bbox.left || x > bbox.left + bbox.width) continue;
+      ctx.strokeStyle = marker.color;
+      ctx.fillStyle = marker.color;
+      ctx.beginPath();
+      ctx.moveTo(x, bbox.top);
+      ctx.lineTo(x, bbox.top + bbox.height);
+      ctx.stroke();
+      // Labels go right of the line, or left of it in the plot's right fifth, so they stay inside the plot.
+      const leftOf = x > bbox.left + bbox.width * 0.8;
+      ctx.textAlign = leftOf ? "right" : "left";
+      ctx.fillText(marker.label, leftOf ? x - 3 * ratio : x + 3 * ratio, bbox.top + 2 * ratio);
+      drawn++;
+    }
+    ctx.restore();
+    onDrawn?.(drawn);
+  };
+  return { hooks: { draw: [draw] } };
 }

@@ -5,6 +5,8 @@
  */
 import { apiPaths } from "./selection.ts";
 import type {
+  AlertList,
+  AlertsResponse,
   HistoryResponse,
   HistoryView,
   MetricsResponse,
@@ -13,6 +15,7 @@ import type {
   Selection,
   SeriesResponse,
   SignalOption,
+  TransitionsResponse,
 } from "./types.ts";
 import type { BacktestResponse, PredictResponse } from "./types.ts";
 
@@ -105,16 +108,33 @@ export async function fetchPageData(
       return { ...base, available: false, problem: error instanceof Error ? error.message : String(error) };
     }
   })();
-  const [metrics, series, predict, backtestAnswer, history, signalList] = await Promise.all([
-    get<MetricsResponse>(paths.metrics, ["coherenceMean", "predictedDriftRisk", "explain"], "metrics"),
-    get<SeriesResponse>(paths.series, ["points", "thresholds"], "series"),
-    get<PredictResponse>(paths.predict, ["forecast", "coherenceMean", "inputs"], "forecast"),
-    backtest === undefined
-      ? get<BacktestResponse>(paths.backtest, ["trend", "naive", "points"], "backtest")
-      : backtest,
-    historyRequest,
-    withSignals ? get<{ signals: SignalOption[] }>(paths.signals, ["signals"], "signals") : null,
-  ]);
+  const alertsRequest = (async (): Promise<AlertList | null> => {
+    const [active, pending] = await Promise.all([
+      get<AlertsResponse>(paths.alertsActive, ["alerts", "total", "settings"], "alerts"),
+      get<AlertsResponse>(paths.alertsPending, ["alerts", "total", "settings"], "pending alerts"),
+    ]);
+    if (active === null || pending === null) return null;
+    return {
+      active: active.alerts,
+      activeTotal: active.total,
+      pending: pending.alerts,
+      pendingTotal: pending.total,
+      settings: active.settings,
+    };
+  })();
+  const [metrics, series, predict, backtestAnswer, history, signalList, alerts, transitions] = await Promise
+    .all([
+      get<MetricsResponse>(paths.metrics, ["coherenceMean", "predictedDriftRisk", "explain"], "metrics"),
+      get<SeriesResponse>(paths.series, ["points", "thresholds"], "series"),
+      get<PredictResponse>(paths.predict, ["forecast", "coherenceMean", "inputs"], "forecast"),
+      backtest === undefined
+        ? get<BacktestResponse>(paths.backtest, ["trend", "naive", "points"], "backtest")
+        : backtest,
+      historyRequest,
+      withSignals ? get<{ signals: SignalOption[] }>(paths.signals, ["signals"], "signals") : null,
+      alertsRequest,
+      get<TransitionsResponse>(paths.transitions, ["transitions"], "transitions"),
+    ]);
   return {
     page: {
       selection: current,
@@ -123,6 +143,8 @@ export async function fetchPageData(
       predict,
       backtest: backtestAnswer,
       history,
+      alerts,
+      transitions: transitions?.transitions ?? null,
       errors,
       fetchedAt: new Date(now()).toISOString(),
     },

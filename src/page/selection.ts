@@ -144,6 +144,11 @@ export function selectionQuery(selection: Selection, { live = true }: { live?: b
   return `?${query}`;
 }
 
+/** Most active (and most pending) alerts the page lists, worst first. */
+export const ALERT_LIST_LIMIT = 20;
+/** Most transitions marked on the chart (the newest in its range). */
+export const TRANSITION_MARKER_LIMIT = 100;
+
 export interface ApiPathOptions {
   seriesPoints: number;
   historyLimit: number;
@@ -176,5 +181,13 @@ export function apiPaths(selection: Selection, options: ApiPathOptions) {
     backtest: `/coherence/predict/backtest?${query({})}`,
     history: `/coherence/history?${query({ limit: String(options.historyLimit), store: selection.store })}`,
     signals: "/coherence/signals",
+    alertsActive: `/coherence/alerts?state=active&limit=${ALERT_LIST_LIMIT}`,
+    alertsPending: `/coherence/alerts?state=pending&limit=${ALERT_LIST_LIMIT}`,
+    transitions: `/coherence/transitions?${
+      query({
+        limit: String(TRANSITION_MARKER_LIMIT),
+        ...(options.nowMs === undefined ? {} : { since: seriesSpan(selection.range, options.nowMs).from }),
+      })
+    }`,
   };
 }

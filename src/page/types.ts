@@ -4,14 +4,28 @@
  */
 import type { StoreMode } from "../core/vocabulary.ts";
 import type {
+  AlertsResponse,
+  AlertStateBody,
   BacktestResponse,
   HistoryResponse,
   MetricsResponse,
   PredictResponse,
   SeriesResponse,
+  TransitionBody,
+  TransitionsResponse,
 } from "../schemas.ts";
 
-export type { BacktestResponse, HistoryResponse, MetricsResponse, PredictResponse, SeriesResponse };
+export type {
+  AlertsResponse,
+  AlertStateBody,
+  BacktestResponse,
+  HistoryResponse,
+  MetricsResponse,
+  PredictResponse,
+  SeriesResponse,
+  TransitionBody,
+  TransitionsResponse,
+};
 export type Forecast = PredictResponse["forecast"];
 export type Thresholds = MetricsResponse["explain"]["thresholds"];
 export type SeriesPoint = SeriesResponse["points"][number];
@@ -86,10 +100,26 @@ export interface PageData {
    */
   backtest: BacktestResponse | null;
   history: HistoryView;
+  /** Active alerts (medium, high) and pending ones, every signal and window; null when they could not be read. */
+  alerts: AlertList | null;
+  /**
+   * The selected signal and window's transitions within the chart's range (markers on the chart); null when
+   * they could not be read.
+   */
+  transitions: TransitionBody[] | null;
   /** Problems met while fetching (shown in the sidebar), empty when all went well. */
   errors: string[];
   /** When this data was fetched, RFC 3339. */
   fetchedAt: string;
+}
+
+/** The alert list the page shows: the worst `limit` active and pending keys, and how many there are. */
+export interface AlertList {
+  active: AlertStateBody[];
+  activeTotal: number;
+  pending: AlertStateBody[];
+  pendingTotal: number;
+  settings: AlertsResponse["settings"];
 }
 
 /** The id of the `<script type="application/json">` element holding the {@linkcode PageConfig}. */

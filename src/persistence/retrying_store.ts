@@ -12,6 +12,8 @@ import { errorMessage, type HistoryQuery, type SnapshotRow, type SnapshotStore }
 export interface RetryingStore extends SnapshotStore {
   /** The last error opening the store, or null once it is open. */
   readonly openError: string | null;
+  /** The store once open (the KV transitions log shares its handle), else null. */
+  readonly current: SnapshotStore | null;
 }
 
 /** The store's {@linkcode SnapshotStore.location} before it could be opened. */
@@ -48,6 +50,9 @@ export async function openRetryingStore(
     },
     get openError() {
       return openError;
+    },
+    get current() {
+      return store;
     },
     async append(rows: readonly SnapshotRow[]) {
       await (await ready()).append(rows);

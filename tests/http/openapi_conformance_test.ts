@@ -9,7 +9,7 @@ import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { openSqliteStore } from "../../src/persistence/sqlite_store.ts";
 import type { IngestCycle } from "../../src/schemas.ts";
-import { fakeIngest, ingestCycle, series, T0, testApp } from "../helpers.ts";
+import { fakeIngest, ingestCycle, series, T0, testAlerts, testApp, testConfig } from "../helpers.ts";
 
 // ajv-formats is CommonJS: its default export is the plugin function.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -137,6 +137,11 @@ const DATA_CASES: Case[] = [
   { path: "/coherence/history?store=csv", status: 200 },
   { path: "/coherence/history?store=none", status: 200 },
   { path: "/coherence/history?signal=alpha&since=2030-01-01T00:00:00Z", status: 200 },
+  { path: "/coherence/alerts", status: 200 },
+  { path: "/coherence/alerts?signal=gamma&window=1h&state=active&limit=1", status: 200 },
+  { path: "/coherence/alerts?state=pending", status: 200 },
+  { path: "/coherence/transitions", status: 200 },
+  { path: "/coherence/transitions?signal=*&window=24h&since=2020-01-01T00:00:00Z&limit=5", status: 200 },
   { path: "/metrics", status: 200 },
   { path: "/openapi.json", status: 200 },
   { path: "/docs", status: 200 },
@@ -161,11 +166,17 @@ const DATA_CASES: Case[] = [
   { path: "/coherence/history?limit=0", status: 400 },
   { path: "/coherence/history?store=paper", status: 400 },
   { path: "/coherence/history?since=never", status: 400 },
+  { path: "/coherence/alerts?state=bad", status: 400 },
+  { path: "/coherence/alerts?limit=0", status: 400 },
+  { path: "/coherence/transitions?limit=1001", status: 400 },
+  { path: "/coherence/transitions?since=never", status: 400 },
   // 404s
   { path: "/coherence/metrics?signal=nobody", status: 404 },
   { path: "/coherence/predict?signal=nobody", status: 404 },
   { path: "/coherence/series?signal=nobody", status: 404 },
   { path: "/coherence/history?signal=nobody", status: 404 },
+  { path: "/coherence/alerts?signal=nobody", status: 404 },
+  { path: "/coherence/transitions?signal=nobody", status: 404 },
   { path: "/missing", status: 404 },
   // 405s
   { method: "POST", path: "/coherence/metrics", status: 405 },
@@ -206,11 +217,14 @@ async function documentOf(app: ReturnType<typeof testApp>["app"], headers: Recor
 
 Deno.test("every answer of every route conforms to /openapi.json (ajv, JSON Schema 2020-12)", async () => {
   const snapshots = openSqliteStore(":memory:");
+  const ends = [0, 1, 2, 3].map((i) => T0 - (3 - i) * 60_000);
+  const alerts = await testAlerts(points, testConfig({ PERSISTENCE: "sqlite" }), ends);
   const { app, snapshotter } = testApp({
     points,
     snapshots,
     env: { PERSISTENCE: "sqlite" },
     ingest: fakeIngest([cycle], T0 - 86_400_000),
+    alerts,
   });
   try {
     await snapshotter.afterCycle();

@@ -3,6 +3,8 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { DOCS_ASSETS } from "../../src/http/docs_routes.ts";
 import { staleFiles, VENDORED_FILES } from "../../scripts/vendor_swagger_ui.ts";
 import { testApp } from "../helpers.ts";
+import { initialState, replay, step } from "../../src/core/alerts.ts";
+import { DEFAULT_THRESHOLDS } from "../../src/core/risk.ts";
 
 Deno.test("static/vendor/swagger-ui is byte-identical to the pinned swagger-ui-dist (deno task vendor:swagger-ui)", async () => {
   deepEqual(await staleFiles(), []);
@@ -69,4 +71,45 @@ Deno.test("GET /openapi.json is OpenAPI 3.1 with the engine version, and documen
   deepEqual(guarded.security, [{ bearerAuth: [] }, { sessionCookie: [] }]);
   equal(guarded.paths["/coherence/metrics"].get.security, undefined);
   ok(!JSON.stringify(guarded).includes("t0k3n"), "the token never appears");
+});
+
+Deno.test("README shows docs/alertmanager.yml verbatim (the example that routes severity=high)", async () => {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const example = await Deno.readTextFile(new URL("../../docs/alertmanager.yml", import.meta.url));
+  const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
+  ok(blocks.includes(example), "the README's yaml block equals docs/alertmanager.yml");
+  ok(example.includes('severity = "high"'));
+});
+
+Deno.test("docs/METRICS.md's alert worked example is what replay() gives", async () => {
+  const doc = await Deno.readTextFile(new URL("../../docs/METRICS.md", import.meta.url));
+  const section = doc.slice(doc.indexOf("## Alerts: pending and recovery margin"));
+  const rows = [...section.matchAll(/^\| (\d\d:\d\d) +\| ([\d.]+) +\|(.*)\|$/gm)].map((m) => ({
+    at: m[1],
+    mean: Number(m[2]),
+    cells: m[3].split("|").map((c) => c.trim()),
+  }));
+  equal(rows.length, 9);
+  const key = { signal: "alpha", windowSec: 3600 };
+  const settings = { forMs: 120_000, recoveryMargin: 1, thresholds: DEFAULT_THRESHOLDS };
+  const evaluations = rows.map((r) => ({
+    ...key,
+    atMs: Date.parse(`2025-10-29T${r.at}:00Z`),
+    summary: { n: 60, mean: r.mean, stdev: 2, volatilityIndex: 2 / r.mean },
+  }));
+  let state = initialState(key);
+  for (const [i, evaluation] of evaluations.entries()) {
+    const result = step(state, evaluation, settings);
+    state = result.state;
+    const pending = state.pending === null
+      ? "—"
+      : `${state.pending.level} since ${new Date(state.pending.sinceMs).toISOString().slice(11, 16)}`;
+    const transition = result.transition ? `${result.transition.from} → ${result.transition.to}` : "";
+    deepEqual(
+      rows[i].cells,
+      [state.evaluated!.level, state.evaluated!.candidate, state.level, pending, transition],
+      rows[i].at,
+    );
+  }
+  equal(replay(key, evaluations, settings).transitions.length, 2);
 });

@@ -21,6 +21,7 @@ import type { IngestCycle } from "../../src/schemas.ts";
 import { fakeIngest, series, T0, testConfig } from "../helpers.ts";
 import { find, parseSamples, PROMTOOL, promtoolCheck, promtoolInstalled, valueOf } from "./exposition.ts";
 import { formatWindow } from "../../src/core/window.ts";
+import { idleAlerts } from "../../src/http/alerts_routes.ts";
 import type { RejectReason } from "../../src/ingest/normalize.ts";
 
 const CI = Deno.env.get("CI") === "true";
@@ -87,15 +88,33 @@ function brokenStore(): SnapshotStore {
 }
 
 /** The service's wiring in miniature: one ServiceMetrics shared by the app, the snapshotter and ingest. */
+const DELIVERY = {
+  target: "alertmanager",
+  url: "http://127.0.0.1:9093",
+  delivered: 3,
+  failed: 1,
+  expired: 0,
+  dropped: 0,
+  outboxDepth: 2,
+  lastSuccessAt: null,
+  lastFailureAt: null,
+  lastError: null,
+  nextAttemptAt: null,
+  consecutiveFailures: 0,
+};
+
 function wired(env: Record<string, string> = {}) {
   const config = testConfig(env);
   const store = new PointStore();
   store.apply(points);
   const snapshots = brokenStore();
+  // No alert key yet, one delivery target: every alert metric family is exported.
+  const alerts = { ...idleAlerts(config.alerts), delivery: () => [DELIVERY] };
   const metrics: ServiceMetrics = new ServiceMetrics({
     version: config.engineVersion,
     points: store,
     persistence: () => snapshotter.status(),
+    alerts,
   });
   const snapshotter = createSnapshotter({
     points: store,
@@ -120,6 +139,7 @@ function wired(env: Record<string, string> = {}) {
     startedAtMs: T0 - 5000,
     now: () => T0,
     metrics,
+    alerts,
   });
   return { app, metrics, snapshotter, store, config };
 }

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { openSqliteStore } from "../../src/persistence/sqlite_store.ts";
 import type { SnapshotStore } from "../../src/persistence/snapshot.ts";
 import { ProblemSchema } from "../../src/schemas.ts";
-import { series, T0, testApp } from "../helpers.ts";
+import { series, T0, testAlerts, testApp, testConfig } from "../helpers.ts";
 
 const TOKEN = "docs-test-token";
 const points = [
@@ -29,12 +29,17 @@ function brokenStore(): SnapshotStore {
 }
 
 async function apps() {
-  const main = testApp({ points, snapshots: openSqliteStore(":memory:") });
+  const alerts = await testAlerts(points, testConfig(), [T0 - 120_000, T0 - 60_000, T0]);
+  const main = testApp({ points, snapshots: openSqliteStore(":memory:"), alerts });
   await main.snapshotter.afterCycle();
+  const brokenAlerts = {
+    ...alerts,
+    transitions: { list: () => Promise.reject(new Error("disk I/O error")) },
+  };
   return {
     main: main.app,
-    token: testApp({ points, env: { API_TOKEN: TOKEN } }).app,
-    broken: testApp({ points, snapshots: brokenStore() }).app,
+    token: testApp({ points, env: { API_TOKEN: TOKEN }, alerts }).app,
+    broken: testApp({ points, snapshots: brokenStore(), alerts: brokenAlerts }).app,
   };
 }
 type AppName = keyof Awaited<ReturnType<typeof apps>>;
@@ -135,6 +140,16 @@ function probes(document: Document, appName: AppName): Map<string, Probe> {
     "GET /coherence/history 400 application/problem+json": { path: "/coherence/history?limit=0" },
     "GET /coherence/history 404 application/problem+json": { path: "/coherence/history?signal=nope" },
     "GET /coherence/history 503 application/problem+json": { app: "broken", path: "/coherence/history" },
+    "GET /coherence/alerts 200 application/json": { path: "/coherence/alerts?state=active" },
+    "GET /coherence/alerts 400 application/problem+json": { path: "/coherence/alerts?state=bad" },
+    "GET /coherence/alerts 404 application/problem+json": { path: "/coherence/alerts?signal=nope" },
+    "GET /coherence/transitions 200 application/json": { path: "/coherence/transitions?signal=beta" },
+    "GET /coherence/transitions 400 application/problem+json": { path: "/coherence/transitions?limit=0" },
+    "GET /coherence/transitions 404 application/problem+json": { path: "/coherence/transitions?signal=nope" },
+    "GET /coherence/transitions 503 application/problem+json": {
+      app: "broken",
+      path: "/coherence/transitions",
+    },
     "GET /metrics 200 text/plain; version=0.0.4; charset=utf-8": { path: "/metrics" },
     "GET /openapi.json 200 application/json": { path: "/openapi.json" },
     "GET /docs 200 text/html": { path: "/docs" },

@@ -651,3 +651,93 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "the verification page in headless Chromium lists the active alerts and marks the selection's transitions",
+  ignore: !present && !CI,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    if (!present) {
+      throw new Error(`CI=true but ${CHROMIUM_PATH} is missing: .ci/run must install chromium`);
+    }
+    // ALERT_FOR=0: every key is confirmed at the first evaluation, so the fixture's signals fire at once.
+    const service = await startService(loadConfig({
+      PORT: "0",
+      HOST: "127.0.0.1",
+      PERSISTENCE: "none",
+      ALERT_FOR: "0",
+      LOG_LEVEL: "fatal",
+    }));
+    let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined;
+    try {
+      const alerts = await waitFor("an active alert", async () => {
+        const body = await (await fetch(`${service.url}/coherence/alerts?state=active`)).json();
+        return body.total > 0 ? body : undefined;
+      });
+      const [first] = alerts.alerts as { signal: string; window: string; level: string }[];
+      chromium = await launchChromium({ width: 1400, height: 900 });
+      const page = await chromium.browser.newPage();
+      const { problems } = watch(page);
+      const query = new URLSearchParams({ signal: first.signal, window: first.window });
+      await page.goto(`${service.url}/?${query}`, { waitUntil: "networkidle0" });
+      await page.waitForSelector(".chart-mean[data-drawn='true'] canvas");
+
+      // The list: every active alert, worst first, the selected one highlighted, with since and why.
+      const rows = await page.$$eval("[data-testid=active-alert]", (items) =>
+        items.map((item) => ({
+          signal: item.getAttribute("data-signal"),
+          window: item.getAttribute("data-window"),
+          selected: item.classList.contains("alert-selected"),
+          text: item.textContent ?? "",
+          visible: item.getBoundingClientRect().height > 0,
+        })));
+      equal(rows.length, Math.min(alerts.total, 20));
+      deepEqual([rows[0].signal, rows[0].window], [first.signal, first.window]);
+      ok(rows[0].selected, "the selected key is highlighted");
+      ok(rows.every((r) => r.visible), "the list is shown");
+      match(
+        rows[0].text,
+        new RegExp(`${first.level === "high" ? "High" : "Medium"}.*since \\d{4}-\\d\\d-\\d\\d`, "s"),
+      );
+
+      // The chart: a marker line drawn on the canvas for the selected key's transition, and listed under it.
+      const drawnMarkers = await waitFor(
+        "a transition marker drawn",
+        () =>
+          page.$eval(
+            "[data-testid=transition-list]",
+            (list) => Number(list.getAttribute("data-markers-drawn")),
+          )
+            .then((n) => (n > 0 ? n : undefined)),
+      );
+      ok(drawnMarkers >= 1, `${drawnMarkers} marker(s) drawn`);
+      const listed = await page.$eval("[data-testid=transition-list]", (list) => list.textContent ?? "");
+      match(listed, new RegExp(`Unknown → ${first.level === "high" ? "High" : "Medium"}`));
+
+      // Clicking another alert selects it (the chart and the list follow, no page load).
+      if (rows.length > 1) {
+        const second = rows[1];
+        const answered = page.waitForResponse((r) => r.url().includes("/coherence/transitions?"));
+        await page.click(
+          `[data-testid=active-alert][data-signal="${second.signal}"][data-window="${second.window}"] a`,
+        );
+        equal((await answered).status(), 200);
+        await page.waitForFunction(
+          (signal: string, window: string) => {
+            const url = new URL(location.href);
+            return url.searchParams.get("signal") === signal && url.searchParams.get("window") === window;
+          },
+          {},
+          second.signal ?? "",
+          second.window ?? "",
+        );
+      }
+      equal(problems.length, 0, `no console errors or failed requests:\n${problems.join("\n")}`);
+    } finally {
+      await chromium?.close();
+      await service.shutdown();
+    }
+  },
+});

@@ -13,11 +13,15 @@ import {
   forecastLegend,
   fullWindowN,
   MARKER_LEVELS,
+  type MarkerCanvas,
   partialWindows,
   pointIndexes,
   readoutText,
   SERIES,
+  seriesXRange,
   timeAxisLabels,
+  transitionMarkerPlugin,
+  transitionMarkers,
   VOLATILITY_SERIES,
   volatilityHeight,
   volatilityRange,
@@ -365,4 +369,123 @@ Deno.test("forecastLegend() explains the dashed line and the band, and says when
     /^forecast: flat \(no significant trend/,
   );
   match(forecastLegend(null), /none/);
+});
+
+const TRANSITIONS = [
+  {
+    at: "2025-10-29T15:00:00Z",
+    from: "unknown" as const,
+    to: "low" as const,
+    rule: "low because mean 90 ≥ 80",
+  },
+  {
+    at: "2025-10-29T16:00:00Z",
+    from: "low" as const,
+    to: "high" as const,
+    rule: "high because mean 50 < 60",
+  },
+  { at: "2025-10-29T18:00:00Z", from: "high" as const, to: "medium" as const, rule: "medium" },
+];
+
+Deno.test("transitionMarkers() marks each transition in the chart's x range with the new level's colour and label", () => {
+  const range: [number, number] = [
+    Date.parse("2025-10-29T14:30:00Z") / 1000,
+    Date.parse("2025-10-29T17:00:00Z") / 1000,
+  ];
+  const markers = transitionMarkers(TRANSITIONS, range);
+  deepEqual(markers.map((m) => [m.x, m.to, m.color, m.label]), [
+    [Date.parse("2025-10-29T15:00:00Z") / 1000, "low", RISK_COLORS.low, "→ low"],
+    [Date.parse("2025-10-29T16:00:00Z") / 1000, "high", RISK_COLORS.high, "→ high"],
+  ]);
+  match(markers[1].title, /^2025-10-29 16:00(:00)? UTC: Low → High \(high because mean 50 < 60\)$/);
+  equal(transitionMarkers(TRANSITIONS, null).length, 3, "no range: every transition");
+  deepEqual(transitionMarkers([], range), []);
+});
+
+Deno.test("seriesXRange() is the first and last window end in epoch seconds, null for no points", () => {
+  deepEqual(
+    seriesXRange([{ timestamp: "2025-10-29T16:00:00Z" }, { timestamp: "2025-10-29T17:00:00Z" }]),
+    [Date.parse("2025-10-29T16:00:00Z") / 1000, Date.parse("2025-10-29T17:00:00Z") / 1000],
+  );
+  equal(seriesXRange([]), null);
+});
+
+/** A canvas that records the lines and labels drawn, with x = value − 1000 in pixels. */
+function recordingCanvas() {
+  const calls: string[] = [];
+  const canvas: MarkerCanvas = {
+    ctx: {
+      save: () => calls.push("save"),
+      restore: () => calls.push("restore"),
+      beginPath: () => {},
+      moveTo: (x, y) => calls.push(`move ${x},${y}`),
+      lineTo: (x, y) => calls.push(`line ${x},${y}`),
+      stroke: () => calls.push(`stroke ${canvas.ctx.strokeStyle}`),
+      fillText: (text, x, y) => calls.push(`text ${text} ${x},${y} ${canvas.ctx.textAlign}`),
+      setLineDash: (segments) => calls.push(`dash ${segments.join(",")}`),
+      strokeStyle: "",
+      fillStyle: "",
+      lineWidth: 1,
+      font: "",
+      textAlign: "",
+      textBaseline: "",
+    },
+    bbox: { left: 10, top: 5, width: 100, height: 50 },
+    valToPos: (value) => value - 1000,
+  };
+  return { canvas, calls };
+}
+
+Deno.test("transitionMarkerPlugin() draws a vertical line across the plot at each marker inside it, and counts them", () => {
+  const { canvas, calls } = recordingCanvas();
+  const markers = [
+    {
+      x: 1050,
+      from: "low" as const,
+      to: "high" as const,
+      color: RISK_COLORS.high,
+      label: "→ high",
+      title: "",
+    },
+    { x: 2000, from: "high" as const, to: "low" as const, color: RISK_COLORS.low, label: "→ low", title: "" },
+  ];
+  const counts: number[] = [];
+  const plugin = transitionMarkerPlugin(() => markers, { onDrawn: (n) => counts.push(n), ratio: 2 });
+  equal(plugin.hooks.draw.length, 1);
+  plugin.hooks.draw[0](canvas);
+  deepEqual(calls, [
+    "save",
+    "dash 8,6",
+    "move 50,5",
+    "line 50,55",
+    `stroke ${RISK_COLORS.high}`,
+    "text → high 56,9 left",
+    "restore",
+  ]);
+  deepEqual(counts, [1], "the marker past the plot's right edge is not drawn");
+  equal(canvas.ctx.lineWidth, 4, "2 CSS pixels at ratio 2");
+});
+
+Deno.test("transitionMarkerPlugin() reads the markers at each draw, so new transitions show on the next redraw", () => {
+  const { canvas } = recordingCanvas();
+  let markers: ReturnType<typeof transitionMarkers> = [];
+  const counts: number[] = [];
+  const plugin = transitionMarkerPlugin(() => markers, { onDrawn: (n) => counts.push(n) });
+  plugin.hooks.draw[0](canvas);
+  markers = transitionMarkers(TRANSITIONS.slice(0, 1), null).map((m) => ({ ...m, x: 1020 }));
+  plugin.hooks.draw[0](canvas);
+  deepEqual(counts, [0, 1]);
+});
+
+Deno.test("transitionMarkerPlugin() puts a label left of its line near the plot's right edge, so it stays inside", () => {
+  const { canvas, calls } = recordingCanvas();
+  const marker = {
+    x: 1105,
+    from: "low" as const,
+    to: "medium" as const,
+    color: RISK_COLORS.medium,
+    title: "",
+  };
+  transitionMarkerPlugin(() => [{ ...marker, label: "→ medium" }]).hooks.draw[0](canvas);
+  ok(calls.includes("text → medium 102,7 right"), calls.join("\n"));
 });

@@ -18,7 +18,7 @@ import {
   ProblemSchema,
 } from "../../src/schemas.ts";
 import { backtestLine, forecastHeadline, forecastSentence } from "../../src/page/format.ts";
-import { series, T0, testApp } from "../helpers.ts";
+import { series, T0, testAlerts, testApp, testConfig } from "../helpers.ts";
 
 const points = [
   ...series("alpha", T0, 120, (i) => 85 + (i % 5)),
@@ -52,7 +52,10 @@ function tableRows(html: string): string[] {
 
 async function pageWithHistory(path = "/", env: Record<string, string> = {}) {
   const snapshots = openSqliteStore(":memory:");
-  const built = testApp({ points, env: { PERSISTENCE: "sqlite", ...env }, snapshots });
+  // Alert states from evaluations a minute apart up to T0: with ALERT_FOR=2m each key fires at T0 − 1m.
+  const ends = [3, 2, 1, 0].map((m) => T0 - m * 60_000);
+  const alerts = await testAlerts(points, testConfig({ PERSISTENCE: "sqlite", ...env }), ends);
+  const built = testApp({ points, env: { PERSISTENCE: "sqlite", ...env }, snapshots, alerts });
   await built.snapshotter.afterCycle();
   const response = await built.app.request(path);
   return { ...built, response, html: await response.text(), close: () => snapshots.close() };
@@ -101,7 +104,7 @@ Deno.test("GET / wraps each island with its name and plain-JSON props, and they 
     const islands = islandsOf(html);
     deepEqual(
       islands.map((i) => i.name),
-      ["Controls", "RiskPanel", "TrendChart", "HistoryTable"],
+      ["Controls", "RiskPanel", "TrendChart", "AlertList", "HistoryTable"],
       "verdict before the chart in reading order",
     );
     for (const { name, props } of islands) {
@@ -114,6 +117,42 @@ Deno.test("GET / wraps each island with its name and plain-JSON props, and they 
     const config = pageConfigOf(html);
     deepEqual(config.selection, { signal: "*", window: "1h", store: "sqlite", range: "24h" });
     equal(config.pollMs, 10_000);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("GET / lists the active alerts (worst first, with since and why) and marks the selection's transitions", async () => {
+  const { html, close } = await pageWithHistory("/?signal=gamma&window=1h");
+  try {
+    const active = /data-testid="active-alerts">(.*?)<\/ul>/s.exec(html)?.[1] ?? "";
+    const rows = [...active.matchAll(/data-signal="([^"]*)" data-window="([^"]*)"/g)].map((m) =>
+      `${m[1]}/${m[2]}`
+    );
+    deepEqual(
+      rows,
+      ["*/1h", "*/24h", "gamma/1h", "gamma/24h"],
+      "the pooled keys and gamma are high; alpha is low",
+    );
+    match(active, /alert risk-high alert-selected/);
+    match(active, /since <time datetime="2025-10-29T16:59:00Z">2025-10-29 16:59:00 UTC/);
+    match(active, /mean 50 &lt; 60/);
+    const list = /data-testid="transition-list"[^>]*>(.*?)<\/ul>/s.exec(html)?.[1] ?? "";
+    match(list, /class="transition transition-high">2025-10-29 16:59(:00)? UTC: Unknown → High/);
+    ok(html.includes('data-testid="legend-transitions"'));
+    ok(!html.includes('data-testid="pending-alerts"'), "nothing pending");
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("GET / lists pending alerts with the level they wait on", async () => {
+  const { html, close } = await pageWithHistory("/", { ALERT_FOR: "10m" });
+  try {
+    const pending = /data-testid="pending-alerts">(.*?)<\/ul>/s.exec(html)?.[1] ?? "";
+    match(pending, /pending High.*gamma/s);
+    match(html, /data-testid="alerts-empty">No active alert/);
+    match(html, /a new level must hold for 10m before it fires/);
   } finally {
     await close();
   }
@@ -283,12 +322,15 @@ Deno.test("GET / fetches its data in-process with the page request's id", async 
   const response = await page.request("/", { headers: { "X-Request-ID": "page-1" } });
   await response.body?.cancel();
   deepEqual(seen.map((s) => s.path.split("?")[0]).sort(), [
+    "/coherence/alerts",
+    "/coherence/alerts",
     "/coherence/history",
     "/coherence/metrics",
     "/coherence/predict",
     "/coherence/predict/backtest",
     "/coherence/series",
     "/coherence/signals",
+    "/coherence/transitions",
   ]);
   ok(seen.every((s) => s.requestId === "page-1"));
 });

@@ -92,7 +92,19 @@ Deno.test("selectionQuery() and apiPaths() encode the selection for the page and
       backtest: "/coherence/predict/backtest?signal=*&window=24h",
       history: "/coherence/history?signal=*&window=24h&limit=25&store=kv",
       signals: "/coherence/signals",
+      alertsActive: "/coherence/alerts?state=active&limit=20",
+      alertsPending: "/coherence/alerts?state=pending&limit=20",
+      transitions: "/coherence/transitions?signal=*&window=24h&limit=100",
     },
+  );
+  // With a clock, the transitions start where the chart's range does.
+  equal(
+    apiPaths({ signal: "alpha", window: "1h", store: "kv", range: "6h" }, {
+      seriesPoints: 120,
+      historyLimit: 25,
+      nowMs: Date.parse("2025-10-29T17:00:00.400Z"),
+    }).transitions,
+    "/coherence/transitions?signal=alpha&window=1h&limit=100&since=2025-10-29T11%3A00%3A00Z",
   );
 });
 
