@@ -64,6 +64,8 @@ export interface AlertConfig {
   forMs: number;
   /** Score points a mean must clear a boundary by before a better level is confirmed. */
   recoveryMargin: number;
+  /** The service's public base URL (no trailing slash) for links in alerts; undefined: the listen address. */
+  publicUrl?: string;
   /** Alertmanager base URL (`POST {url}/api/v2/alerts`); undefined: no Alertmanager delivery. */
   alertmanagerUrl?: string;
   /** How often active alerts are re-sent to Alertmanager, seconds. */
@@ -333,6 +335,12 @@ export const VARIABLES = {
     help:
       "Score points by which the mean must clear a boundary before a better level is confirmed (no flapping)",
   },
+  PUBLIC_URL: {
+    schema: url,
+    default: undefined,
+    help:
+      "The address users reach this service at (e.g. https://coherence.example.com); the base of alert links (generatorURL). Default: http://HOST:PORT as listened on",
+  },
   ALERTMANAGER_URL: {
     schema: url,
     default: undefined,
@@ -448,6 +456,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     alerts: {
       forMs: v.ALERT_FOR * 1000,
       recoveryMargin: v.ALERT_RECOVERY_MARGIN,
+      publicUrl: v.PUBLIC_URL,
       alertmanagerUrl: v.ALERTMANAGER_URL,
       resendSec: v.ALERT_RESEND_S,
       webhook: v.ALERT_WEBHOOK_URL === undefined || v.ALERT_WEBHOOK_SECRET === undefined

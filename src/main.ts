@@ -118,7 +118,7 @@ export async function startService(
   if (config.alerts.alertmanagerUrl) {
     targets.push(createAlertmanagerTarget({
       url: config.alerts.alertmanagerUrl,
-      pageUrl: (signal, windowSec) => pageUrl(listenUrl, signal, windowSec),
+      pageUrl: (signal, windowSec) => pageUrl(linkBase(config, listenUrl), signal, windowSec),
       active: () => alerting.active(),
       resendMs: config.alerts.resendSec * 1000,
     }));
@@ -260,6 +260,14 @@ export async function startService(
       return stopping;
     },
   };
+}
+
+/**
+ * The base of the links alerts carry: `PUBLIC_URL` when set (the address users reach the service at, behind a
+ * proxy or a load balancer), else the address the service listens on.
+ */
+export function linkBase(config: Pick<Config, "alerts">, listenUrl: string): string {
+  return config.alerts.publicUrl ?? listenUrl;
 }
 
 /** The page for a signal and window under the service's base URL: the Alertmanager alerts' `generatorURL`. */

@@ -203,6 +203,7 @@ Deno.test("loadConfig() gives alerts their defaults: 2m pending, margin 1, resen
   deepEqual(loadConfig({}).alerts, {
     forMs: 120_000,
     recoveryMargin: 1,
+    publicUrl: undefined,
     alertmanagerUrl: undefined,
     resendSec: 60,
     webhook: undefined,
@@ -221,10 +222,12 @@ Deno.test("loadConfig() parses the alert variables, ALERT_FOR=0 included", () =>
     ALERT_WEBHOOK_SECRET: SECRET,
     ALERT_WEBHOOK_MAX_AGE: "1h",
     ALERT_OUTBOX_MAX: "50",
+    PUBLIC_URL: "https://coherence.example.com/",
   });
   deepEqual(alerts, {
     forMs: 0,
     recoveryMargin: 2.5,
+    publicUrl: "https://coherence.example.com",
     alertmanagerUrl: "http://127.0.0.1:9093",
     resendSec: 5,
     webhook: { url: "https://hooks.example.com/coherence/", secret: SECRET },

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { getLogger } from "@logtape/logtape";
 import { loadConfig } from "../src/config.ts";
 import { configureLogging } from "../src/logging.ts";
-import { createSource, kvPathFor, pageUrl, readEnvironment } from "../src/main.ts";
+import { createSource, kvPathFor, linkBase, pageUrl, readEnvironment } from "../src/main.ts";
 import { spawnMain } from "./helpers.ts";
 import { reset } from "@logtape/logtape";
 import { withContext } from "@logtape/logtape";
@@ -87,4 +87,14 @@ Deno.test("pageUrl() is the page for a signal and window under the service's URL
   equal(pageUrl("http://127.0.0.1:8000", "gamma", 3600), "http://127.0.0.1:8000/?signal=gamma&window=1h");
   equal(pageUrl("http://h:1", "a b&c", 86400), "http://h:1/?signal=a+b%26c&window=24h");
   equal(pageUrl("http://h:1", "*", 300), "http://h:1/?signal=*&window=5m");
+});
+
+Deno.test("alert links use PUBLIC_URL when set (trailing slash dropped), else the listen address", () => {
+  const withPublic = loadConfig({ PUBLIC_URL: "https://coherence.example.com/" });
+  equal(linkBase(withPublic, "http://0.0.0.0:8000"), "https://coherence.example.com");
+  equal(
+    pageUrl(linkBase(withPublic, "http://0.0.0.0:8000"), "gamma", 3600),
+    "https://coherence.example.com/?signal=gamma&window=1h",
+  );
+  equal(linkBase(loadConfig({}), "http://127.0.0.1:8000"), "http://127.0.0.1:8000");
 });
