@@ -1,6 +1,6 @@
 /**
  * The whole process, killed between a transition and its delivery: the real service (a child process) with
- * PERSISTENCE=sqlite (and csv), a mock upstream file whose scores drop below 60 in the last hour, ALERT_FOR=0,
+ * PERSISTENCE=sqlite (and csv, kv), a mock upstream file whose scores drop below 60 in the last hour, ALERT_FOR=0,
  * a one-second ingest interval and a loopback webhook receiver that answers 503 at first. Once the
  * transitions are logged and the receiver has refused them, `kill -9`; the receiver starts accepting; a second
  * process on the same DATA_DIR delivers each transition exactly once (by webhook-id, signatures verified),
@@ -69,7 +69,7 @@ async function getJson(url: string) {
   return await res.json();
 }
 
-for (const mode of ["sqlite", "csv"]) {
+for (const mode of ["sqlite", "csv", "kv"]) {
   Deno.test(`PERSISTENCE=${mode}: kill -9 between a transition and its delivery; the restart delivers it once and fires nothing twice`, async () => {
     const dir = await Deno.makeTempDir();
     const hook = receiver();
