@@ -536,6 +536,16 @@ export class PointStore {
     return out;
   }
 
+  /**
+   * A signal's held columns as read-only views (not copies; valid until the store next changes), or null when
+   * the signal holds nothing. For writers that pack the points elsewhere (`src/shared/kv_points.ts`).
+   */
+  columns(signal: string): { ts: Float64Array; score: Float64Array } | null {
+    const series = this.#series.get(signal);
+    if (!series || series.length === 0) return null;
+    return { ts: series.ts.subarray(0, series.length), score: series.score.subarray(0, series.length) };
+  }
+
   signals(): SignalInfo[] {
     const out: SignalInfo[] = [];
     for (const [signal, s] of this.#series) {
