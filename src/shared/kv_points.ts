@@ -421,6 +421,8 @@ export interface KvPointReaderOptions {
   clearTimeout?: (id: never) => void;
   /** Called when a sync fails (it is retried at the next poll). */
   onError?: (error: unknown) => void;
+  /** Called after each version is applied (its points are then answerable), with the status. */
+  onApply?: (status: KvPointReaderStatus) => void;
 }
 
 export interface KvPointReaderStatus {
@@ -463,6 +465,7 @@ export function createKvPointReader(options: KvPointReaderOptions): KvPointReade
     setTimeout: schedule = (fn, ms) => globalThis.setTimeout(fn, ms),
     clearTimeout: unschedule = (id) => globalThis.clearTimeout(id),
     onError = () => {},
+    onApply,
   } = options;
   const state: KvPointReaderStatus = {
     version: 0,
@@ -600,6 +603,7 @@ export function createKvPointReader(options: KvPointReaderOptions): KvPointReade
         state.loadedPoints = points;
         state.loadMs = now() - started;
       }
+      onApply?.({ ...state });
       return;
     }
     throw new Error("Cannot read a stable version of the shared points: it kept moving during 8 reads");
