@@ -21,6 +21,13 @@
  * step, so no reader ever answers from half a cycle. Garbage collection runs `graceCycles` versions (and at
  * least `graceMs`) behind the newest: then older copies of the chunks a version rewrote are deleted, manifests
  * older than that are dropped, and chunks wholly before that version's retention cutoff are pruned.
+ *
+ * Wiring (main.ts, with the lease): after each ok cycle, the holder calls
+ * `writeCycle({ sinceMs: Date.parse(cycle.range.from) }, { holderId, cutoffMs })` with the poller's eviction
+ * cutoff (`Date.parse(cycle.startedAt) − (maxWindowSec + overlapSec)·1000`), or `"all"` for an unbounded source
+ * (no range; unchanged chunks are skipped by fingerprint). The poller reports no per-signal ranges: every held
+ * signal's chunks from the pull start on are fingerprinted (cheap: a pass over those points) and only changed
+ * ones written. Followers call `load()` before serving, then `start()`.
  */
 import { z } from "zod";
 import { lowerBound } from "../core/binary_search.ts";
