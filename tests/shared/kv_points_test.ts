@@ -185,6 +185,47 @@ Deno.test("a reader never sees half a cycle: a writer that dies before the versi
     }
   }));
 
+Deno.test("a writer process killed with SIGKILL between its chunk commits and the version commit leaves readers on the previous version", () =>
+  withKvFile(async (path) => {
+    const [kvW, kvR] = await openKvs(path, 2);
+    try {
+      const held = new PointStore();
+      held.apply(cycle1);
+      await createKvPointWriter({ kv: kvW, store: held }).writeCycle("all", { holderId: "a" });
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--unstable-kv", CHILD, path, "14", "hang"],
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+      const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      while (!text.includes("\n")) {
+        const next = await lines.read();
+        if (next.done) break;
+        text += next.value;
+      }
+      deepEqual(JSON.parse(text), { chunksWritten: true });
+      child.kill("SIGKILL");
+      equal((await child.status).signal, "SIGKILL");
+      await lines.cancel();
+      ok((await keysUnder(kvR, [POINTS_PREFIX, "child"])).length > 0, "the killed writer's chunks are in KV");
+      equal((await readPointsVersion(kvR)).record?.pending, 2, "its reservation stands, uncommitted");
+
+      const fresh = new PointStore();
+      await createKvPointReader({ kv: kvR, store: fresh, watch: false }).load();
+      assertSameAnswers(held, fresh, "a start-up load after the kill");
+      // The next writer reserves version 2 again and deletes what the killed one left.
+      const next = await createKvPointWriter({ kv: kvW, store: held }).writeCycle(new Map(), {
+        holderId: "b",
+      });
+      deepEqual([next.ok, next.version], [true, 2]);
+      deepEqual(await keysUnder(kvR, [POINTS_PREFIX, "child"]), []);
+    } finally {
+      kvW.close();
+      kvR.close();
+    }
+  }));
+
 Deno.test("a stale writer cannot commit once another reserved the next version, and its chunks are replaced", () =>
   withKvFile(async (path) => {
     const [kvA, kvB, kvR] = await openKvs(path, 3);
@@ -255,7 +296,14 @@ Deno.test("garbage collection keeps what readers within the grace need, then dro
       equal((await keysUnder(kvR, [POINTS_PREFIX, "alpha", BASE])).length, 0);
 
       assertSameAnswers(held, close, "a reader that followed every version");
-      equal(closeReader.status().fullLoads, 1);
+      const status = closeReader.status();
+      deepEqual([status.version, status.appliedAt, status.lagMs, status.fullLoads, status.syncs], [
+        9,
+        clock,
+        0,
+        1,
+        8,
+      ]);
       // Version 6 → 9: its manifests (7, 8, 9) are kept and collection (through 7) took nothing it reads.
       await behindReader.sync();
       deepEqual([behindReader.status().syncs, behindReader.status().fullLoads], [6, 1]);
