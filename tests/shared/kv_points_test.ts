@@ -379,3 +379,48 @@ Deno.test("kv.watch notifies handles in the same process but not a commit from a
       kvR.close();
     }
   }));
+
+Deno.test("a reader polls the version every syncMs (injected timers) and stop() cancels the next poll", () =>
+  withKvFile(async (path) => {
+    const [kvW, kvR] = await openKvs(path, 2);
+    const scheduled: { fn: () => void; ms: number; id: number }[] = [];
+    const cleared: number[] = [];
+    const follower = new PointStore();
+    const reader = createKvPointReader({
+      kv: kvR,
+      store: follower,
+      watch: false,
+      syncMs: 250,
+      setTimeout: (fn, ms) => {
+        scheduled.push({ fn, ms, id: scheduled.length + 1 });
+        return scheduled.length;
+      },
+      clearTimeout: (id) => cleared.push(id as number),
+    });
+    try {
+      const held = new PointStore();
+      held.apply(scatter("alpha", 50, BASE, BASE + HOUR, 15));
+      await createKvPointWriter({ kv: kvW, store: held }).writeCycle("all", { holderId: "a" });
+      reader.start();
+      await reader.sync();
+      for (let i = 0; i < 50 && scheduled.length === 0; i++) await new Promise((r) => setTimeout(r, 0));
+      deepEqual(scheduled.map((s) => s.ms), [250]);
+      equal(reader.status().version, 1);
+
+      const more = scatter("alpha", 20, BASE + HOUR, BASE + 2 * HOUR, 16);
+      held.apply(more);
+      await createKvPointWriter({ kv: kvW, store: held }).writeCycle(touched(more), { holderId: "a" });
+      scheduled[0].fn();
+      await reader.sync();
+      equal(reader.status().version, 2);
+      assertSameAnswers(held, follower, "after a poll");
+      for (let i = 0; i < 50 && scheduled.length === 1; i++) await new Promise((r) => setTimeout(r, 0));
+      equal(scheduled.length, 2, "the next poll is scheduled after the sync");
+      await reader.stop();
+      deepEqual(cleared, [2]);
+    } finally {
+      await reader.stop();
+      kvW.close();
+      kvR.close();
+    }
+  }));
