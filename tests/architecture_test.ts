@@ -127,6 +127,12 @@ function upwardEdges(graph: Map<string, Set<string>>): string[] {
     ["src/http/", (to) => to.startsWith("src/ingest/"), "src/http imports nothing from src/ingest"],
     ["islands/", (to) => to.startsWith("src/http/"), "islands import nothing from src/http"],
     ["src/page/", (to) => to.startsWith("src/http/") || to.startsWith("islands/"), "src/page is below both"],
+    [
+      "src/shared/",
+      (to) => to.startsWith("src/http/") || to.startsWith("src/page/"),
+      "src/shared is below http",
+    ],
+    ["src/http/", (to) => to.startsWith("src/shared/"), "src/http imports nothing from src/shared"],
   ];
   const found: string[] = [];
   for (const [from, targets] of graph) {
@@ -151,7 +157,7 @@ Deno.test("src/ and islands/ have no import circle between areas (src/<dir>, isl
   deepEqual(cycles(areaGraph(graph)).map((cycle) => cycle.join(" <-> ")), []);
 });
 
-Deno.test("no upward imports: core imports only core, http no ingest, islands no http, page neither", () => {
+Deno.test("no upward imports: core imports only core, http no ingest or shared, islands no http, page neither, shared no http", () => {
   deepEqual(upwardEdges(graph), []);
 });
 
