@@ -5,7 +5,10 @@
  *   the lease starts the poller (its first cycle runs at once and pulls as usual: a backfill when nothing is
  *   held, else from the newest held point − overlap, which covers the time the previous holder missed);
  *   losing it stops the poller, aborting a pull in flight. `runCycle()` is one gated cycle for `Deno.cron`
- *   (Deploy): acquire or renew, then run a cycle only if holding. It has the shape `scheduleIngest()` takes.
+ *   (Deploy): acquire or renew, then run a cycle only if holding, renewing every ttl/3 while it runs, and keep
+ *   the lease afterwards until it expires (so an isolate's start-up cycle right after another's cycle is
+ *   skipped; keep `LEASE_S` below the cron interval so the next tick, wherever it runs, finds it expired). It
+ *   has the shape `scheduleIngest()` takes.
  * - {@linkcode leaseGatedSource} wraps the poller's source: each pull first renews the lease (so it is
  *   renewed every cycle, not only on the lease's timer) and refuses to reach upstream when this instance is
  *   not the holder: a process that was paused past its step-down time never pulls before it learns so.
@@ -65,6 +68,7 @@ export function createGatedIngest(
   { lease, poller }: { lease: Lease; poller: Pick<Poller, "start" | "stop" | "runCycle"> },
 ): GatedIngest {
   let unsubscribe: (() => void) | null = null;
+  let cronCycles = 0;
   /** Poller starts and stops, one after another, each following the lease state when it runs. */
   let transitions: Promise<void> = Promise.resolve();
   const follow = () => {
@@ -91,7 +95,14 @@ export function createGatedIngest(
       if (lease.isHolder()) await lease.renew();
       else await lease.tryAcquire();
       if (!lease.isHolder()) return null;
-      return await poller.runCycle();
+      // Outside start() nothing renews the lease on a timer: run its schedule for the length of the cycle.
+      const scheduled = unsubscribe === null;
+      if (scheduled && cronCycles++ === 0) lease.start();
+      try {
+        return await poller.runCycle();
+      } finally {
+        if (scheduled && --cronCycles === 0) await lease.stop({ release: false });
+      }
     },
   };
 }

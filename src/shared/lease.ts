@@ -85,8 +85,11 @@ export interface Lease {
   status(): LeaseStatus;
   /** Runs the schedule: renew (holder) or try (others) every ttl/3. */
   start(): void;
-  /** Stops the schedule and releases the lease if held. */
-  stop(): Promise<void>;
+  /**
+   * Stops the schedule and releases the lease if held; with `release: false` keeps holding it until it
+   * expires (a cron tick that ran a cycle: the next tick, in whatever isolate, finds it expired).
+   */
+  stop(options?: { release?: boolean }): Promise<void>;
   /** Calls `listener(isHolder)` whenever this instance gains or loses the lease; returns an unsubscribe. */
   onChange(listener: (isHolder: boolean) => void): () => void;
 }
@@ -98,6 +101,31 @@ export function instanceId(
   const hex = Math.floor(random() * 0x1000000).toString(16).padStart(6, "0");
   return `${hostname}-${pid}-${hex}`;
 }
+
+/**
+ * The id this process uses in the lease: `INSTANCE_ID` when configured, else {@linkcode instanceId} from the
+ * host name (`"instance"` where it cannot be read, e.g. without `--allow-sys=hostname`) and the pid.
+ */
+export function resolveInstanceId(
+  configured: string | undefined,
+  { hostname = readHostname, pid = Deno.pid, random = Math.random }: {
+    hostname?: () => string;
+    pid?: number;
+    random?: () => number;
+  } = {},
+): string {
+  if (configured !== undefined) return configured;
+  let host: string;
+  try {
+    host = hostname();
+  } catch {
+    host = "instance";
+  }
+  return instanceId({ hostname: host, pid, random });
+}
+
+/** Throws without `--allow-sys=hostname` or on a platform without one. */
+const readHostname = () => Deno.hostname();
 
 function parseRecord(value: unknown): LeaseRecord | null {
   const parsed = LeaseRecordSchema.safeParse(value);
@@ -340,11 +368,12 @@ export function createLease(options: LeaseOptions): Lease {
       running = true;
       tick();
     },
-    async stop() {
+    async stop({ release = true } = {}) {
       running = false;
       if (tickTimer !== null) unschedule(tickTimer as never);
       tickTimer = null;
       await queue;
+      if (!release) return;
       if (deadline !== null || seen?.holder === holderId) await exclusive(releaseNow);
       disarm();
     },

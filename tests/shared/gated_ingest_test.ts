@@ -47,9 +47,9 @@ function fakeLease() {
     start() {
       calls.push("start");
     },
-    stop() {
-      calls.push("stop");
-      holding = false;
+    stop({ release = true } = {}) {
+      calls.push(release ? "stop" : "stop(keep)");
+      if (release) holding = false;
       return Promise.resolve();
     },
     onChange(listener) {
@@ -119,7 +119,7 @@ Deno.test("createGatedIngest(): start() on an instance that already holds the le
   await gated.stop();
 });
 
-Deno.test("createGatedIngest(): runCycle() (a cron tick) runs a cycle only when the lease is held or can be taken", async () => {
+Deno.test("createGatedIngest(): runCycle() (a cron tick) runs a cycle only when the lease is held or can be taken, renewing it during the cycle and keeping it after", async () => {
   const { lease, control } = fakeLease();
   const { poller, calls } = fakePoller();
   const gated = createGatedIngest({ lease, poller });
@@ -129,7 +129,16 @@ Deno.test("createGatedIngest(): runCycle() (a cron tick) runs a cycle only when 
   control.acquirable = true;
   deepEqual(await gated.runCycle(), { ok: true });
   deepEqual(await gated.runCycle(), { ok: true });
-  deepEqual(control.calls, ["tryAcquire", "tryAcquire", "renew"], "the holder renews on each tick");
+  deepEqual(control.calls, [
+    "tryAcquire",
+    "tryAcquire",
+    "start",
+    "stop(keep)",
+    "renew",
+    "start",
+    "stop(keep)",
+  ], "the holder renews on each tick and on the lease's timer while the cycle runs; it keeps the lease");
+  equal(lease.isHolder(), true);
   deepEqual(calls, ["poller.runCycle", "poller.runCycle"]);
 });
 

@@ -1,6 +1,13 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import fc from "fast-check";
-import { createLease, instanceId, type Lease, LEASE_KEY, type LeaseRecord } from "../../src/shared/lease.ts";
+import {
+  createLease,
+  instanceId,
+  type Lease,
+  LEASE_KEY,
+  type LeaseRecord,
+  resolveInstanceId,
+} from "../../src/shared/lease.ts";
 import { FakeClock, FakeTimers, FaultyKv, sharedKv } from "./lease_support.ts";
 
 const TTL = 3_000;
@@ -43,6 +50,16 @@ const holders = (all: Instance[]) => all.filter((i) => i.lease.isHolder()).map((
 Deno.test("instanceId() is hostname-pid-6 hex digits", () => {
   equal(instanceId({ hostname: "web-1", pid: 4242, random: () => 0.5 }), "web-1-4242-800000");
   match(instanceId({ hostname: "h", pid: 1 }), /^h-1-[0-9a-f]{6}$/);
+});
+
+Deno.test("resolveInstanceId() takes INSTANCE_ID when set, else hostname-pid-hex, 'instance' when the host name is unreadable", () => {
+  equal(resolveInstanceId("edge-a"), "edge-a");
+  equal(resolveInstanceId(undefined, { hostname: () => "box", pid: 7, random: () => 0 }), "box-7-000000");
+  const denied = () => {
+    throw new Deno.errors.NotCapable('Requires sys access to "hostname"');
+  };
+  equal(resolveInstanceId(undefined, { hostname: denied, pid: 7, random: () => 0 }), "instance-7-000000");
+  match(resolveInstanceId(undefined), new RegExp(`-${Deno.pid}-[0-9a-f]{6}$`));
 });
 
 Deno.test("createLease(): of two leases on one KV the first takes it, the second is refused; status says who", async () => {
@@ -178,6 +195,24 @@ Deno.test('createLease(): a KV call that throws ("database is locked") is retrie
     equal(await a.lease.renew(), false);
     equal(a.lease.status().renewFailures, 1);
     equal(a.lease.isHolder(), true, "one failed renewal is not yet a step-down");
+  } finally {
+    await shared.close();
+  }
+});
+
+Deno.test("createLease(): stop({ release: false }) ends the schedule but keeps the lease until it expires", async () => {
+  const shared = await sharedKv(2);
+  try {
+    const clock = new FakeClock();
+    const [a, b] = instances(shared.kvs, clock);
+    a.lease.start();
+    await a.kv.settle();
+    await a.lease.stop({ release: false });
+    equal(a.lease.isHolder(), true);
+    equal((await record(shared.kvs[1]))?.holder, a.id);
+    equal(await b.lease.tryAcquire(), false);
+    clock.t += TTL + 1;
+    equal(await b.lease.tryAcquire(), true);
   } finally {
     await shared.close();
   }
