@@ -50,7 +50,7 @@ export interface LeaseOptions {
   clearTimeout?: (id: never) => void;
   /** Default {@linkcode LEASE_KEY}. */
   key?: Deno.KvKey;
-  /** Attempts per operation when KV throws (default 3), `retryDelayMs` × attempt apart (default 10). */
+  /** Attempts per operation when KV throws (default 5), `retryDelayMs` × attempt apart (default 10). */
   attempts?: number;
   retryDelayMs?: number;
   sleep?: (ms: number) => Promise<void>;
@@ -141,7 +141,7 @@ export function createLease(options: LeaseOptions): Lease {
     setTimeout: schedule = (fn, ms) => globalThis.setTimeout(fn, ms),
     clearTimeout: unschedule = (id) => globalThis.clearTimeout(id),
     key = LEASE_KEY,
-    attempts = 3,
+    attempts = 5,
     retryDelayMs = 10,
     sleep = (ms) => new Promise((resolve) => globalThis.setTimeout(resolve, ms)),
   } = options;

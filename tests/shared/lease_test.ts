@@ -22,6 +22,9 @@ interface Instance {
   changes: boolean[];
 }
 
+/** Retry waits asked for by every lease of the test file (none is really waited). */
+const sleeps: number[] = [];
+
 function instances(kvs: Deno.Kv[], clock: FakeClock, ttlMs = TTL): Instance[] {
   return kvs.map((raw, i) => {
     const kv = new FaultyKv(raw);
@@ -34,6 +37,10 @@ function instances(kvs: Deno.Kv[], clock: FakeClock, ttlMs = TTL): Instance[] {
       now: clock.now,
       setTimeout: timers.setTimeout,
       clearTimeout: timers.clearTimeout,
+      sleep: (ms) => {
+        sleeps.push(ms);
+        return Promise.resolve();
+      },
     });
     const changes: boolean[] = [];
     lease.onChange((holding) => changes.push(holding));
@@ -183,15 +190,17 @@ Deno.test('createLease(): a KV call that throws ("database is locked") is retrie
   try {
     const clock = new FakeClock();
     const [a, b] = instances(shared.kvs, clock);
+    sleeps.length = 0;
     a.kv.failNext = 2;
     equal(await a.lease.tryAcquire(), true, "third attempt");
-    b.kv.failNext = 3;
-    equal(await b.lease.tryAcquire(), false, "three failures: gives up, not the holder");
+    deepEqual(sleeps, [10, 20], "waits 10 ms × attempt between attempts");
+    b.kv.failNext = 5;
+    equal(await b.lease.tryAcquire(), false, "five failures: gives up, not the holder");
     a.kv.failNext = 1;
     clock.t += 100;
     equal(await a.lease.renew(), true);
     equal(a.lease.status().renewFailures, 0);
-    a.kv.failNext = 3;
+    a.kv.failNext = 5;
     equal(await a.lease.renew(), false);
     equal(a.lease.status().renewFailures, 1);
     equal(a.lease.isHolder(), true, "one failed renewal is not yet a step-down");
