@@ -45,6 +45,10 @@ export interface Config {
   port: number;
   ingestIntervalSec: number;
   ingestOverlapSec: number;
+  /** Ingest lease time with `PERSISTENCE=kv`, seconds (issue 16; see docs/SCALING.md). */
+  leaseSec: number;
+  /** This instance's id in the lease; unset: `hostname-pid-random` (see `resolveInstanceId`). */
+  instanceId?: string;
   logLevel: LogLevel;
   thresholds: Thresholds;
   staleAfterSec: number;
@@ -266,6 +270,17 @@ export const VARIABLES = {
     default: "300",
     help: "Each pull reaches this far back before the newest point held (late arrivals, corrections)",
   },
+  LEASE_S: {
+    schema: integer(3, 3600),
+    default: "15",
+    help:
+      "With PERSISTENCE=kv one instance ingests, holding a lease this long; a dead holder is replaced within it",
+  },
+  INSTANCE_ID: {
+    schema: optionalText.pipe(z.string().max(200, { error: "expected at most 200 characters" }).optional()),
+    default: undefined,
+    help: "This instance's name in the ingest lease and /status; empty: hostname-pid-<6 random hex>",
+  },
   LOG_LEVEL: { schema: oneOf(LOG_LEVELS), default: "info", help: "Lowest log level written" },
   RISK_HIGH_VOLATILITY_ABOVE: {
     schema: decimal(0, 100),
@@ -445,6 +460,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     port: v.PORT,
     ingestIntervalSec: v.INGEST_INTERVAL_S,
     ingestOverlapSec: v.INGEST_OVERLAP_S,
+    leaseSec: v.LEASE_S,
+    instanceId: v.INSTANCE_ID,
     logLevel: v.LOG_LEVEL,
     thresholds: thresholdsOf(values),
     staleAfterSec: v.STALE_AFTER,

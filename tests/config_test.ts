@@ -283,3 +283,13 @@ Deno.test("loadConfig() never prints the webhook secret, nor a delivery URL's cr
     "a-raw-secret-of-24-chars",
   );
 });
+Deno.test("LEASE_S defaults to 15 s (3 to 3600) and INSTANCE_ID is optional (issue 16)", () => {
+  equal(loadConfig({}).leaseSec, 15);
+  equal(loadConfig({}).instanceId, undefined);
+  equal(loadConfig({ LEASE_S: "3", INSTANCE_ID: " edge-a " }).leaseSec, 3);
+  equal(loadConfig({ INSTANCE_ID: " edge-a " }).instanceId, "edge-a");
+  throws(() => loadConfig({ LEASE_S: "2" }), (error: ConfigError) => {
+    deepEqual(error.problems, ['LEASE_S="2": expected an integer from 3 to 3600']);
+    return true;
+  });
+});
