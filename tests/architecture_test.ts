@@ -190,6 +190,6 @@ Deno.test("the architecture checks find a planted circle and a planted upward ed
   deepEqual(upwardEdges(planted), [
     "src/core/d.ts -> src/schemas.ts (src/core imports only src/core)",
     "src/page/c.ts -> src/http/a.ts (src/page is below both)",
-    "src/shared/e.ts -> src/http/a.ts (src/shared imports nothing from src/http)",
+    "src/shared/e.ts -> src/http/a.ts (src/shared is below http)",
   ]);
 });
