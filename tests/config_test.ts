@@ -293,3 +293,27 @@ Deno.test("LEASE_S defaults to 15 s (3 to 3600) and INSTANCE_ID is optional (iss
     return true;
   });
 });
+
+Deno.test("SYNC_INTERVAL: 1s by default, ms or s from 50ms to 1s; other values are refused", () => {
+  equal(loadConfig({}).syncIntervalMs, 1000);
+  equal(loadConfig({ SYNC_INTERVAL: "250ms" }).syncIntervalMs, 250);
+  equal(loadConfig({ SYNC_INTERVAL: "0.5s" }).syncIntervalMs, 500);
+  for (const bad of ["2s", "10ms", "fast", "1m"]) {
+    match(
+      problemsOf({ SYNC_INTERVAL: bad })[0],
+      /^SYNC_INTERVAL="[^"]*": expected a duration from 50ms to 1s/,
+    );
+  }
+});
+
+Deno.test("DENO_KV_URL and DENO_KV_ACCESS_TOKEN: a remote KV; the token is never printed, the URL only by origin", () => {
+  const config = loadConfig({
+    PERSISTENCE: "kv",
+    DENO_KV_URL: "https://kv.example.com:4512/",
+    DENO_KV_ACCESS_TOKEN: "kv-T0ken-s3cret",
+  });
+  equal(config.kvUrl, "https://kv.example.com:4512/");
+  equal(config.kvAccessToken, "kv-T0ken-s3cret");
+  const text = problemsOf({ DENO_KV_URL: "ftp://u:Pa55@kv.example.com/path?t=QK3Y" }).join("\n");
+  for (const leaked of ["Pa55", "QK3Y", "u:"]) ok(!text.includes(leaked), `${leaked} printed in ${text}`);
+});
