@@ -45,6 +45,16 @@ export interface Config {
   port: number;
   ingestIntervalSec: number;
   ingestOverlapSec: number;
+  /** Ingest lease time with `PERSISTENCE=kv`, seconds (issue 16; see docs/SCALING.md). */
+  leaseSec: number;
+  /** This instance's id in the lease; unset: `hostname-pid-random` (see `resolveInstanceId`). */
+  instanceId?: string;
+  /** With `PERSISTENCE=kv`, how often followers poll the shared points version, ms (`SYNC_INTERVAL`). */
+  syncIntervalMs: number;
+  /** A remote KV (`DENO_KV_URL`: KV Connect, e.g. a self-hosted `denokv`) instead of `DATA_DIR`'s file. */
+  kvUrl?: string;
+  /** `DENO_KV_ACCESS_TOKEN` for `kvUrl`; Deno reads it from the environment (never printed). */
+  kvAccessToken?: string;
   logLevel: LogLevel;
   thresholds: Thresholds;
   staleAfterSec: number;
@@ -87,9 +97,14 @@ export class ConfigError extends Error {
 }
 
 /** Variables whose values are never printed. */
-const SECRET_VARIABLES = new Set(["DARSHAN_API_KEY", "API_TOKEN", "ALERT_WEBHOOK_SECRET"]);
+const SECRET_VARIABLES = new Set([
+  "DARSHAN_API_KEY",
+  "API_TOKEN",
+  "ALERT_WEBHOOK_SECRET",
+  "DENO_KV_ACCESS_TOKEN",
+]);
 /** URL variables whose path and query may hold a token (webhook URLs often do): only the origin is printed. */
-const ORIGIN_ONLY_VARIABLES = new Set(["ALERT_WEBHOOK_URL", "ALERTMANAGER_URL"]);
+const ORIGIN_ONLY_VARIABLES = new Set(["ALERT_WEBHOOK_URL", "ALERTMANAGER_URL", "DENO_KV_URL"]);
 
 const optionalText = z.string().trim().optional().transform((v) => (v === "" ? undefined : v));
 
@@ -132,6 +147,17 @@ const url = optionalText.pipe(
   z.url({ protocol: /^https?$/, error: "expected an http(s) URL such as https://darshan.example.com" })
     .transform((v) => v.replace(/\/+$/, "")).optional(),
 );
+
+/** `SYNC_INTERVAL`: `250ms`, `1s`, or a number of ms; 50 ms to 1 s (followers lag at most about one). */
+const syncInterval = z.string().trim().transform((text, ctx) => {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s)?$/i.exec(text);
+  const ms = match ? Number(match[1]) * (match[2]?.toLowerCase() === "s" ? 1000 : 1) : NaN;
+  if (!(ms >= 50 && ms <= 1000)) {
+    ctx.addIssue({ code: "custom", message: "expected a duration from 50ms to 1s, e.g. 1s or 250ms" });
+    return z.NEVER;
+  }
+  return Math.round(ms);
+});
 
 /** An http(s) URL kept as written (a webhook path is the receiver's business, trailing slash included). */
 const exactUrl = optionalText.pipe(
@@ -265,6 +291,33 @@ export const VARIABLES = {
     schema: integer(0, 86_400),
     default: "300",
     help: "Each pull reaches this far back before the newest point held (late arrivals, corrections)",
+  },
+  LEASE_S: {
+    schema: integer(3, 3600),
+    default: "15",
+    help:
+      "With PERSISTENCE=kv one instance ingests, holding a lease this long; a dead holder is replaced within it",
+  },
+  INSTANCE_ID: {
+    schema: optionalText.pipe(z.string().max(200, { error: "expected at most 200 characters" }).optional()),
+    default: undefined,
+    help: "This instance's name in the ingest lease and /status; empty: hostname-pid-<6 random hex>",
+  },
+  SYNC_INTERVAL: {
+    schema: syncInterval,
+    default: "1s",
+    help: "With PERSISTENCE=kv, how often an instance polls the shared points version (50ms to 1s)",
+  },
+  DENO_KV_URL: {
+    schema: exactUrl,
+    default: undefined,
+    help:
+      "With PERSISTENCE=kv, a remote KV (KV Connect, e.g. a self-hosted denokv) instead of DATA_DIR's file",
+  },
+  DENO_KV_ACCESS_TOKEN: {
+    schema: optionalText,
+    default: undefined,
+    help: "Access token for DENO_KV_URL (read by Deno from the environment; never logged)",
   },
   LOG_LEVEL: { schema: oneOf(LOG_LEVELS), default: "info", help: "Lowest log level written" },
   RISK_HIGH_VOLATILITY_ABOVE: {
@@ -445,6 +498,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     port: v.PORT,
     ingestIntervalSec: v.INGEST_INTERVAL_S,
     ingestOverlapSec: v.INGEST_OVERLAP_S,
+    leaseSec: v.LEASE_S,
+    instanceId: v.INSTANCE_ID,
+    syncIntervalMs: v.SYNC_INTERVAL,
+    kvUrl: v.DENO_KV_URL,
+    kvAccessToken: v.DENO_KV_ACCESS_TOKEN,
     logLevel: v.LOG_LEVEL,
     thresholds: thresholdsOf(values),
     staleAfterSec: v.STALE_AFTER,

@@ -30,6 +30,9 @@ import { createWebhookTarget } from "./alerts/webhook_target.ts";
 import { createAlertmanagerTarget } from "./alerts/alertmanager_target.ts";
 import { formatWindow } from "./core/window.ts";
 import type { SnapshotRow } from "./persistence/snapshot.ts";
+import { KvSnapshotStore } from "./persistence/kv_store.ts";
+import { createSharedInstances, type SharedInstances } from "./shared/instances.ts";
+import { resolveInstanceId } from "./shared/lease.ts";
 
 const log = getLogger(["coherence", "main"]);
 
@@ -84,6 +87,7 @@ export interface StartOptions {
  * opens the platform's KV and nothing may be written to the file system.
  */
 export function kvPathFor(config: Config): string | undefined {
+  if (config.kvUrl !== undefined) return config.kvUrl;
   return config.deploy ? undefined : join(config.dataDir, STORE_FILE_NAMES.kv);
 }
 
@@ -94,12 +98,40 @@ export async function startService(
 ): Promise<Service> {
   const startedAtMs = Date.now();
   const store = new PointStore();
-  const source = createSource(config, { startedAtMs });
   const storeOptions = { dataDir: config.dataDir, kvPath: kvPathFor(config) };
+  // Deno's KV Connect client reads DENO_KV_ACCESS_TOKEN from the environment: pass on one set only in `.env`.
+  if (
+    config.kvUrl !== undefined && config.kvAccessToken !== undefined && !Deno.env.get("DENO_KV_ACCESS_TOKEN")
+  ) {
+    Deno.env.set("DENO_KV_ACCESS_TOKEN", config.kvAccessToken);
+  }
   const snapshots = await openRetryingStore(config.persistence, storeOptions);
   if (snapshots.openError) {
     log.error("snapshot store unavailable; retrying every cycle", { error: snapshots.openError });
   }
+  // PERSISTENCE=kv: several instances may share the KV. One holds the ingest lease and writes the points it
+  // ingests; the others follow them (docs/SCALING.md). All on the snapshot store's KV handle.
+  let shared: SharedInstances | null = null;
+  if (config.persistence === "kv") {
+    if (!(snapshots.current instanceof KvSnapshotStore)) {
+      throw new StartupError(
+        `Cannot open Deno KV for PERSISTENCE=kv: ${snapshots.openError ?? "no KV handle"}`,
+      );
+    }
+    shared = createSharedInstances({
+      kv: snapshots.current.kv,
+      store,
+      holderId: resolveInstanceId(config.instanceId),
+      leaseMs: config.leaseSec * 1000,
+      syncMs: config.syncIntervalMs,
+      maxWindowSec: config.windows.reduce((a, b) => Math.max(a, b)),
+      overlapSec: config.ingestOverlapSec,
+      onHolderChange: (isHolder) => void holderChanged(isHolder),
+      onApply: () => refreshAlerts(),
+    });
+  }
+  const upstream = createSource(config, { startedAtMs });
+  const source = shared ? shared.gateSource(upstream) : upstream;
   const registry = createStoreRegistry(snapshots, storeOptions);
   // The transitions log (also the delivery outbox), then the alert states restored from it before ingest
   // starts: a restarted process never fires twice for one change.
@@ -123,12 +155,16 @@ export async function startService(
       resendMs: config.alerts.resendSec * 1000,
     }));
   }
-  const dispatcher = createDispatcher({
-    log: transitions,
-    targets,
-    maxAgeMs: config.alerts.webhookMaxAgeMs,
-    maxOutbox: config.alerts.outboxMax,
-  });
+  const newDispatcher = () =>
+    createDispatcher({
+      log: transitions,
+      targets,
+      maxAgeMs: config.alerts.webhookMaxAgeMs,
+      maxOutbox: config.alerts.outboxMax,
+    });
+  // With several instances only the lease holder delivers: a fresh dispatcher each time it gains the lease
+  // (a stopped one cannot restart); between, the last one's status stays readable.
+  let dispatcher = newDispatcher();
   const alerting = createAlerting({
     log: transitions,
     settings: {
@@ -151,6 +187,32 @@ export async function startService(
     transitions,
     delivery: () => dispatcher.status(),
   };
+  let listening = false;
+  let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A follower's alert states, from the transitions log the holder appends to (on each applied version). */
+  const refreshAlerts = () => {
+    if (shared === null || shared.isHolder()) return;
+    const restore = () =>
+      alerting.restore().catch((error) => log.warn("alert states not refreshed", { error: String(error) }));
+    void restore();
+    // The holder evaluates alerts just after committing the points: read again one sync interval later.
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(restore, config.syncIntervalMs);
+  };
+  async function holderChanged(isHolder: boolean): Promise<void> {
+    if (isHolder) {
+      // Continue from the previous holder's alert states, then deliver what it left in the outbox.
+      await alerting.restore().catch((error) =>
+        log.warn("alert states not restored", { error: String(error) })
+      );
+      if (shared?.isHolder() && listening) {
+        dispatcher = newDispatcher();
+        dispatcher.start();
+      }
+    } else {
+      await dispatcher.stop();
+    }
+  }
   const metrics = new ServiceMetrics({
     version: config.engineVersion,
     points: store,
@@ -182,6 +244,12 @@ export async function startService(
     maxSignals: config.maxSignals,
     onCycle: async (cycle) => {
       metrics.recordCycle(cycle);
+      // Several instances: the holder shares the cycle's points first; a holder that stepped down meanwhile
+      // writes no snapshot and evaluates nothing (the next holder does).
+      if (shared !== null) {
+        await shared.afterCycle(cycle, { unbounded: source.unbounded });
+        if (!shared.isHolder()) return;
+      }
       cycleRows = null;
       await snapshotter.afterCycle(cycle);
       const rows = cycleRows;
@@ -192,7 +260,7 @@ export async function startService(
   });
   // On Deno Deploy the cron job must be registered during start-up, before the server listens.
   const cronAbort = new AbortController();
-  const ingest = scheduleIngest(poller, {
+  const ingest = scheduleIngest(shared ? shared.gate(poller) : poller, {
     deploy: config.deploy,
     intervalSec: config.ingestIntervalSec,
     cron,
@@ -214,7 +282,18 @@ export async function startService(
     startedAtMs,
     metrics,
     alerts,
+    instances: shared ? { lease: shared.leaseStatus, sync: shared.syncStatus } : undefined,
   });
+  // Followers answer from the shared points: loaded before the service listens, then followed.
+  if (shared !== null) {
+    try {
+      await shared.start();
+    } catch (error) {
+      await transitions.close();
+      await registry.closeAll();
+      throw new StartupError(`Cannot load the shared points from Deno KV: ${String(error)}`);
+    }
+  }
   let url = "";
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -232,13 +311,15 @@ export async function startService(
   } catch (error) {
     // A port in use or an address not ours: nothing has started, so close what was opened and say why.
     cronAbort.abort();
+    await shared?.stop();
     await transitions.close();
     await registry.closeAll();
     throw listenError(error, config);
   }
   // Delivery starts once the states are restored and the page URL (generatorURL) is known; ingest once the
   // listener is up, so /health answers at once even while a large backfill runs.
-  dispatcher.start();
+  listening = true;
+  if (shared === null || shared.isHolder()) dispatcher.start();
   ingest.start();
   let stopping: Promise<void> | null = null;
   return {
@@ -251,7 +332,9 @@ export async function startService(
     shutdown() {
       stopping ??= (async () => {
         cronAbort.abort();
-        await Promise.all([server.shutdown(), poller.stop(), dispatcher.stop()]);
+        clearTimeout(refreshTimer);
+        // With several instances, stopping ingest also releases the lease for the next instance.
+        await Promise.all([server.shutdown(), shared ? shared.stop() : poller.stop(), dispatcher.stop()]);
         // Nothing can touch the stores any more: close them (SQLite checkpoints and removes its WAL file); the
         // transitions log first, as it may share the KV store's handle.
         await transitions.close();

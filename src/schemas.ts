@@ -403,6 +403,30 @@ export const AlertsStatusSchema = z.object({
   delivery: z.array(DeliveryHealthSchema).openapi({ description: "One entry per configured target" }),
 }).openapi("AlertsStatus");
 
+export const LeaseViewSchema = z.object({
+  self: z.string().openapi({ description: "This instance's id (INSTANCE_ID, else hostname-pid-<6 hex>)" }),
+  holder: z.string().nullable().openapi({
+    description: "The instance holding the ingest lease, as last read",
+  }),
+  until: Timestamp.nullable().openapi({ description: "When the holder's lease ends (the holder's clock)" }),
+  isHolder: z.boolean().openapi({ description: "Whether this instance ingests" }),
+  takeovers: z.number().int().nonnegative().openapi({ description: "Times this instance took the lease" }),
+  leaseSec: z.number().positive().openapi({ description: "LEASE_S" }),
+}).openapi("LeaseStatus");
+export type LeaseView = z.infer<typeof LeaseViewSchema>;
+
+export const SyncViewSchema = z.object({
+  version: z.number().int().nonnegative().openapi({ description: "Shared points version held (0: none)" }),
+  appliedAt: Timestamp.nullable().openapi({ description: "When this instance last applied a version" }),
+  lagMs: z.number().nullable().openapi({ description: "From the holder's commit to its application here" }),
+  loadedPoints: z.number().int().nonnegative().openapi({ description: "Points read by the last full load" }),
+  loadMs: z.number().nonnegative().nullable().openapi({ description: "Duration of the last full load" }),
+  syncIntervalMs: z.number().positive().openapi({
+    description: "SYNC_INTERVAL: the version is polled this often",
+  }),
+}).openapi("SyncStatus");
+export type SyncView = z.infer<typeof SyncViewSchema>;
+
 export const StatusSchema = z.object({
   status: z.enum(["ok", "degraded"]),
   version: z.string(),
@@ -453,6 +477,12 @@ export const StatusSchema = z.object({
     p95LatencyMs: z.number().nonnegative().nullable(),
   }),
   alerts: AlertsStatusSchema.openapi({ description: "Alert evaluation and delivery health" }),
+  lease: LeaseViewSchema.nullable().openapi({
+    description: "The ingest lease with PERSISTENCE=kv (several instances on one KV); null otherwise",
+  }),
+  sync: SyncViewSchema.nullable().openapi({
+    description: "The shared points this instance follows with PERSISTENCE=kv; null otherwise",
+  }),
 }).openapi("Status");
 
 export type Status = z.infer<typeof StatusSchema>;

@@ -132,6 +132,12 @@ function upwardEdges(graph: Map<string, Set<string>>): string[] {
       "src/alerts imports nothing from src/http or src/ingest",
     ],
     ["src/page/", (to) => to.startsWith("src/http/") || to.startsWith("islands/"), "src/page is below both"],
+    [
+      "src/shared/",
+      (to) => to.startsWith("src/http/") || to.startsWith("src/page/"),
+      "src/shared is below http",
+    ],
+    ["src/http/", (to) => to.startsWith("src/shared/"), "src/http imports nothing from src/shared"],
   ];
   const found: string[] = [];
   for (const [from, targets] of graph) {
@@ -156,7 +162,7 @@ Deno.test("src/ and islands/ have no import circle between areas (src/<dir>, isl
   deepEqual(cycles(areaGraph(graph)).map((cycle) => cycle.join(" <-> ")), []);
 });
 
-Deno.test("no upward imports: core imports only core, http no ingest, islands no http, page neither", () => {
+Deno.test("no upward imports: core imports only core, http no ingest or shared, islands no http, page neither, shared no http", () => {
   deepEqual(upwardEdges(graph), []);
 });
 
@@ -177,11 +183,13 @@ Deno.test("the architecture checks find a planted circle and a planted upward ed
     ["src/http/b.ts", new Set(["src/page/c.ts"])],
     ["src/page/c.ts", new Set(["src/http/a.ts"])],
     ["src/core/d.ts", new Set(["src/schemas.ts"])],
+    ["src/shared/e.ts", new Set(["src/http/a.ts"])],
   ]);
   deepEqual(cycles(planted), [["src/http/a.ts", "src/http/b.ts", "src/page/c.ts"]]);
   deepEqual(cycles(areaGraph(planted)), [["src/http", "src/page"]]);
   deepEqual(upwardEdges(planted), [
     "src/core/d.ts -> src/schemas.ts (src/core imports only src/core)",
     "src/page/c.ts -> src/http/a.ts (src/page is below both)",
+    "src/shared/e.ts -> src/http/a.ts (src/shared is below http)",
   ]);
 });

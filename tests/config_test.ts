@@ -283,3 +283,37 @@ Deno.test("loadConfig() never prints the webhook secret, nor a delivery URL's cr
     "a-raw-secret-of-24-chars",
   );
 });
+Deno.test("LEASE_S defaults to 15 s (3 to 3600) and INSTANCE_ID is optional (issue 16)", () => {
+  equal(loadConfig({}).leaseSec, 15);
+  equal(loadConfig({}).instanceId, undefined);
+  equal(loadConfig({ LEASE_S: "3", INSTANCE_ID: " edge-a " }).leaseSec, 3);
+  equal(loadConfig({ INSTANCE_ID: " edge-a " }).instanceId, "edge-a");
+  throws(() => loadConfig({ LEASE_S: "2" }), (error: ConfigError) => {
+    deepEqual(error.problems, ['LEASE_S="2": expected an integer from 3 to 3600']);
+    return true;
+  });
+});
+
+Deno.test("SYNC_INTERVAL: 1s by default, ms or s from 50ms to 1s; other values are refused", () => {
+  equal(loadConfig({}).syncIntervalMs, 1000);
+  equal(loadConfig({ SYNC_INTERVAL: "250ms" }).syncIntervalMs, 250);
+  equal(loadConfig({ SYNC_INTERVAL: "0.5s" }).syncIntervalMs, 500);
+  for (const bad of ["2s", "10ms", "fast", "1m"]) {
+    match(
+      problemsOf({ SYNC_INTERVAL: bad })[0],
+      /^SYNC_INTERVAL="[^"]*": expected a duration from 50ms to 1s/,
+    );
+  }
+});
+
+Deno.test("DENO_KV_URL and DENO_KV_ACCESS_TOKEN: a remote KV; the token is never printed, the URL only by origin", () => {
+  const config = loadConfig({
+    PERSISTENCE: "kv",
+    DENO_KV_URL: "https://kv.example.com:4512/",
+    DENO_KV_ACCESS_TOKEN: "kv-T0ken-s3cret",
+  });
+  equal(config.kvUrl, "https://kv.example.com:4512/");
+  equal(config.kvAccessToken, "kv-T0ken-s3cret");
+  const text = problemsOf({ DENO_KV_URL: "ftp://u:Pa55@kv.example.com/path?t=QK3Y" }).join("\n");
+  for (const leaked of ["Pa55", "QK3Y", "u:"]) ok(!text.includes(leaked), `${leaked} printed in ${text}`);
+});

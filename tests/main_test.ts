@@ -98,3 +98,7 @@ Deno.test("alert links use PUBLIC_URL when set (trailing slash dropped), else th
   );
   equal(linkBase(loadConfig({}), "http://127.0.0.1:8000"), "http://127.0.0.1:8000");
 });
+
+Deno.test("kvPathFor() opens a remote KV when DENO_KV_URL is set", () => {
+  equal(kvPathFor(loadConfig({ DENO_KV_URL: "http://127.0.0.1:4512" })), "http://127.0.0.1:4512");
+});

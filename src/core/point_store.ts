@@ -316,7 +316,7 @@ export class Series {
     return result;
   }
 
-  /** Drops points with ts < cutoffMs; returns how many. Rebuilds the prefix sums with a fresh shift. */
+  /** Drops points with ts < cutoffMs; returns how many. Settles the series (`settle`) when any were dropped. */
   evictBefore(cutoffMs: number): number {
     const drop = lowerBound(this.ts, this.length, cutoffMs);
     if (drop === 0) return 0;
@@ -325,12 +325,22 @@ export class Series {
     this.score.copyWithin(0, drop, this.length);
     this.length = keep;
     if (keep > SHRINK_ABOVE && keep * 4 < this.capacity) this.#resize(Math.ceil(keep * GROWTH));
-    this.#regression?.invalidateFrom(0);
-    if (keep <= DIRECT_MAX) this.#regressionPrefix = null;
-    else this.#regressionPrefix?.reset();
+    this.settle();
+    return drop;
+  }
+
+  /**
+   * Rebuilds every derived structure from the points alone (prefix sums with a fresh shift, a new block tree,
+   * no regression structures until the next forecast): afterwards every answer is bit for bit what a series
+   * built in one merge of the same points gives, whatever the history of merges and evictions. Instances that
+   * share points (`src/shared/kv_points.ts`) settle what changed so that they answer identically. O(n).
+   */
+  settle(): void {
+    this.#tree = null;
+    this.#regression = null;
+    this.#regressionPrefix = null;
     this.#syncPrefix(0, false);
     this.#updateTree(0);
-    return drop;
   }
 }
 
@@ -387,6 +397,18 @@ export function dedupeBatch(
 export class PointStore {
   #series = new Map<string, Series>();
   #version = 0;
+  /** The series by signal name (code-unit order), rebuilt after a signal comes or goes. */
+  #ordered: Series[] | null = null;
+
+  /**
+   * Pooled answers combine series in signal-name order, not arrival order, so that stores holding the same
+   * points answer bit for bit alike (floating-point combination is order-sensitive).
+   */
+  #inOrder(): Series[] {
+    if (this.#ordered) return this.#ordered;
+    const names = [...this.#series.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return this.#ordered = names.map((name) => this.#series.get(name)!);
+  }
 
   /**
    * Changes whenever the held points change (a point inserted, updated or evicted); equal versions mean equal
@@ -444,7 +466,10 @@ export class PointStore {
   applyColumns(signal: string, ts: Float64Array, score: Float64Array): ApplyResult {
     const batch = dedupeBatch(ts, score);
     let series = this.#series.get(signal);
-    if (!series) this.#series.set(signal, series = new Series());
+    if (!series) {
+      this.#series.set(signal, series = new Series());
+      this.#ordered = null;
+    }
     const merged = series.merge(batch.ts, batch.score, batch.count);
     if (merged.inserted > 0 || merged.updated > 0) this.#version++;
     return {
@@ -462,6 +487,7 @@ export class PointStore {
     let changed = false;
     for (const [signal, series] of built) {
       this.#series.set(signal, series);
+      this.#ordered = null;
       changed = true;
     }
     if (changed) this.#version++;
@@ -469,9 +495,7 @@ export class PointStore {
 
   /** Statistics of the window (startExclusiveMs, endInclusiveMs] for one signal, or pooled when undefined. */
   window(signal: string | undefined, startExclusiveMs: number, endInclusiveMs: number): WindowStats {
-    const list = signal === undefined
-      ? [...this.#series.values()]
-      : [this.#series.get(signal)].filter((s) => s);
+    const list = signal === undefined ? this.#inOrder() : [this.#series.get(signal)].filter((s) => s);
     let moments: Moments = { ...EMPTY_MOMENTS };
     let oldestMs: number | null = null;
     let newestMs: number | null = null;
@@ -501,7 +525,7 @@ export class PointStore {
     endInclusiveMs: number,
     { exact = false }: { exact?: boolean } = {},
   ): RegressionAnswer {
-    const list = signal === undefined ? [...this.#series.values()] : [this.#series.get(signal)];
+    const list = signal === undefined ? this.#inOrder() : [this.#series.get(signal)];
     let origin: number | null = null;
     const total = emptyCoMoments();
     const paths: RegressionPath[] = [];
@@ -536,6 +560,16 @@ export class PointStore {
     return out;
   }
 
+  /**
+   * A signal's held columns as read-only views (not copies; valid until the store next changes), or null when
+   * the signal holds nothing. For writers that pack the points elsewhere (`src/shared/kv_points.ts`).
+   */
+  columns(signal: string): { ts: Float64Array; score: Float64Array } | null {
+    const series = this.#series.get(signal);
+    if (!series || series.length === 0) return null;
+    return { ts: series.ts.subarray(0, series.length), score: series.score.subarray(0, series.length) };
+  }
+
   signals(): SignalInfo[] {
     const out: SignalInfo[] = [];
     for (const [signal, s] of this.#series) {
@@ -553,12 +587,30 @@ export class PointStore {
     return newest;
   }
 
+  /**
+   * Settles the named signals' series (`Series.settle`): their answers then depend on their points only, not on
+   * the order in which they arrived. Unknown signals are skipped.
+   */
+  settle(signals: Iterable<string>): void {
+    let changed = false;
+    for (const signal of signals) {
+      const series = this.#series.get(signal);
+      if (!series) continue;
+      series.settle();
+      changed = true;
+    }
+    if (changed) this.#version++;
+  }
+
   /** Drops points older than cutoffMs in every signal; returns how many. */
   evictBefore(cutoffMs: number): number {
     let dropped = 0;
     for (const [signal, s] of this.#series) {
       dropped += s.evictBefore(cutoffMs);
-      if (s.length === 0) this.#series.delete(signal);
+      if (s.length === 0) {
+        this.#series.delete(signal);
+        this.#ordered = null;
+      }
     }
     if (dropped > 0) this.#version++;
     return dropped;

@@ -23,7 +23,7 @@ import { type OpenApiDocument, openApiDocument, registerPlainRoutes } from "./op
 import { type CoherenceDeps, coherenceRoutes } from "./coherence_routes.ts";
 import { predictRoutes } from "./predict_routes.ts";
 import type { ResponseCache } from "./response_cache.ts";
-import { type SystemDeps, systemRoutes } from "./system_routes.ts";
+import { type InstancesView, type SystemDeps, systemRoutes } from "./system_routes.ts";
 import { type HistoryDeps, historyRoutes } from "./history_routes.ts";
 import { pageRoutes } from "./page_routes.ts";
 import { alertsRoutes, type AlertsView, idleAlerts } from "./alerts_routes.ts";
@@ -48,6 +48,8 @@ export interface AppDeps {
   metrics: ServiceMetrics;
   /** Alert states, the transitions log and delivery health (default: none, as for an app without alerting). */
   alerts?: AlertsView;
+  /** With PERSISTENCE=kv: the ingest lease and shared points figures for `/status` (default: none). */
+  instances?: InstancesView;
   /** Cache of metrics answers by request and data version; a fresh one by default. */
   responseCache?: ResponseCache;
 }

@@ -157,6 +157,23 @@ export function responseExamples(
           consecutiveFailures: 0,
         }],
       },
+      // With PERSISTENCE=kv (several instances on one KV); null with the other modes.
+      lease: {
+        self: "web-2-4121-9f03ab",
+        holder: "web-1-3977-1c44d2",
+        until: "2025-10-29T17:00:12.480Z",
+        isHolder: false,
+        takeovers: 0,
+        leaseSec: 15,
+      },
+      sync: {
+        version: 1204,
+        appliedAt: "2025-10-29T16:59:58.112Z",
+        lagMs: 483,
+        loadedPoints: 1_000_000,
+        loadMs: 702,
+        syncIntervalMs: 1000,
+      },
     },
     listAlerts: {
       settings: alertSettings,

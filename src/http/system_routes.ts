@@ -5,7 +5,7 @@ import { formatWindow } from "../core/window.ts";
 import type { Config } from "../config.ts";
 import type { SourceKind } from "../core/vocabulary.ts";
 import type { PersistenceStatus } from "../persistence/snapshotter.ts";
-import { HealthSchema, type IngestCycle, StatusSchema } from "../schemas.ts";
+import { HealthSchema, type IngestCycle, type LeaseView, StatusSchema, type SyncView } from "../schemas.ts";
 import type { AppEnv } from "./env.ts";
 import type { RequestStats } from "./request_stats.ts";
 import { type AlertsView, formatWindowOrZero } from "./alerts_routes.ts";
@@ -34,7 +34,15 @@ export interface SystemDeps {
   startedAtMs: number;
   requestStats: RequestStats;
   alerts: Pick<AlertsView, "status" | "delivery">;
+  /** With PERSISTENCE=kv: the ingest lease and the shared points followed (main.ts passes them). */
+  instances?: InstancesView;
   now?: () => number;
+}
+
+/** The lease and sync figures of several instances on one KV, as `/status` shows them. */
+export interface InstancesView {
+  lease(): LeaseView;
+  sync(): SyncView;
 }
 
 export function systemRoutes(deps: SystemDeps): OpenAPIHono<AppEnv> {
@@ -92,6 +100,8 @@ export function systemRoutes(deps: SystemDeps): OpenAPIHono<AppEnv> {
         },
         delivery: [...deps.alerts.delivery()],
       },
+      lease: deps.instances?.lease() ?? null,
+      sync: deps.instances?.sync() ?? null,
     }, 200);
   });
 

@@ -747,3 +747,42 @@ Deno.test("Series answers exactly across the small/large boundary, growing and t
   all.push(...moreScores);
   assertMomentsClose(series.moments(0, 200), momentsOf(all.slice(300)), 1e-12, "regrown");
 });
+
+Deno.test("PointStore.settle() makes every answer independent of the order points arrived in, bit for bit", () => {
+  const random = mulberry32(16);
+  const points: PointInput[] = Array.from({ length: 3000 }, (_, i) => ({
+    signal: i % 3 === 0 ? "beta" : "alpha",
+    ts: T0 + i * SEC + Math.floor(random() * 1000),
+    score: 1e6 + random() * 100,
+  }));
+  // Unique times. One store gets everything at once; the other in small batches, newest first, signals in the
+  // other order.
+  const whole = new PointStore();
+  whole.apply(points);
+  const pieces = new PointStore();
+  const reversed = [...points].reverse();
+  for (let i = 0; i < reversed.length; i += 97) pieces.apply(reversed.slice(i, i + 97));
+  const before = pieces.version;
+  whole.settle(["alpha", "beta"]);
+  pieces.settle(["alpha", "beta", "unknown"]);
+  ok(pieces.version > before, "settling changes the version (cached answers are dropped)");
+  for (const signal of ["alpha", "beta", undefined]) {
+    for (
+      const [from, to] of [[T0 - 1, T0 + 3000 * SEC], [T0 + 100 * SEC, T0 + 2000 * SEC], [
+        T0 + 5 * SEC,
+        T0 + 50 * SEC,
+      ]]
+    ) {
+      deepEqual(pieces.window(signal, from, to), whole.window(signal, from, to));
+      deepEqual(pieces.regression(signal, from, to), whole.regression(signal, from, to));
+    }
+  }
+});
+
+Deno.test("PointStore.columns() gives read-only views of a signal's sorted columns, null when it holds nothing", () => {
+  const store = new PointStore();
+  store.apply([{ signal: "a", ts: 2, score: 5 }, { signal: "a", ts: 1, score: 4 }]);
+  const columns = store.columns("a")!;
+  deepEqual([[...columns.ts], [...columns.score]], [[1, 2], [4, 5]]);
+  equal(store.columns("b"), null);
+});
