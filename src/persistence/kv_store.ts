@@ -31,23 +31,12 @@ import {
   validateQuery,
   validateRows,
 } from "./snapshot.ts";
+import { KV_COMMIT_BYTES, KV_COMMIT_MUTATIONS, utf8Bytes } from "./kv_limits.ts";
 
 const log = getLogger(["coherence", "persistence"]);
 
 export const KV_ROWS_PREFIX = "snapshots";
 export const KV_SERIES_PREFIX = "snapshot_series";
-const MAX_MUTATIONS_PER_COMMIT = 500;
-const MAX_BYTES_PER_COMMIT = 400 * 1024;
-
-/** UTF-8 length of `text`, over-counting surrogate pairs (6 bytes rather than 4). */
-function utf8Bytes(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0x80) bytes += c >= 0x800 ? 2 : 1;
-  }
-  return bytes;
-}
 
 /** An upper bound of what a row adds to a commit: its key (signal, numbers, seq) and serialized value. */
 function rowBytes(row: SnapshotRow): number {
@@ -130,7 +119,7 @@ export class KvSnapshotStore implements SnapshotStore {
         const id = JSON.stringify([row.signal, row.window_sec]);
         const size = rowBytes(row);
         if (
-          pending > 0 && (mutations + 2 > MAX_MUTATIONS_PER_COMMIT || bytes + 2 * size > MAX_BYTES_PER_COMMIT)
+          pending > 0 && (mutations + 2 > KV_COMMIT_MUTATIONS || bytes + 2 * size > KV_COMMIT_BYTES)
         ) {
           await this.#commit(atomic);
           stored += pending;
@@ -211,7 +200,7 @@ export class KvSnapshotStore implements SnapshotStore {
         let pending = 0;
         for await (const entry of this.#kv.list({ prefix, end: [...prefix, beforeMs] }, { batchSize: 500 })) {
           atomic.delete(entry.key);
-          if (++pending === MAX_MUTATIONS_PER_COMMIT) {
+          if (++pending === KV_COMMIT_MUTATIONS) {
             await this.#commit(atomic);
             deleted += pending;
             atomic = this.#kv.atomic();

@@ -28,6 +28,7 @@ import {
   TransitionSchema,
 } from "./transitions.ts";
 import { kvLocation } from "./kv_store.ts";
+import { KV_COMMIT_BYTES, KV_COMMIT_MUTATIONS } from "./kv_limits.ts";
 
 const log = getLogger(["coherence", "persistence"]);
 
@@ -38,8 +39,6 @@ export const KV_DELIVERY_PREFIX = "alert_delivery";
 /** The largest transition value accepted, in bytes of JSON (KV's value limit is 64 KiB). */
 export const KV_MAX_TRANSITION_BYTES = 60_000;
 const BATCH_TRANSITIONS = 25;
-const BATCH_BYTES = 400 * 1024;
-const DELETE_BATCH = 500;
 const ATTEMPTS = 5;
 const encoder = new TextEncoder();
 
@@ -126,7 +125,7 @@ export class KvTransitionLog implements TransitionLog {
           );
         }
         if (
-          batch.length > 0 && (batch.length === BATCH_TRANSITIONS || bytes + 2 * size + 300 > BATCH_BYTES)
+          batch.length > 0 && (batch.length === BATCH_TRANSITIONS || bytes + 2 * size + 300 > KV_COMMIT_BYTES)
         ) {
           batches.push(batch);
           batch = [];
@@ -314,7 +313,7 @@ export class KvTransitionLog implements TransitionLog {
         if (typeof id !== "string" || keep.has(id)) continue;
         atomic.delete(entry.key);
         atomic.delete([KV_TRANSITIONS_BY_ID_PREFIX, id]);
-        if (++pending * 2 >= DELETE_BATCH) await commit();
+        if (++pending * 2 >= KV_COMMIT_MUTATIONS) await commit();
       }
       if (pending > 0) await commit();
       return deleted;

@@ -41,6 +41,7 @@ import {
   fingerprint,
   joinParts,
 } from "./point_chunks.ts";
+import { KV_COMMIT_BYTES, KV_COMMIT_MUTATIONS } from "../persistence/kv_limits.ts";
 
 export const POINTS_PREFIX = "points";
 export const CYCLE_PREFIX = "points_cycle";
@@ -48,9 +49,6 @@ export const CHUNKS_PREFIX = "points_chunks";
 export const VERSION_KEY: Deno.KvKey = ["points_version"];
 export const GC_KEY: Deno.KvKey = ["points_gc"];
 
-/** Per atomic commit: well inside KV's 1,000 mutations and 800 KiB. */
-export const MAX_BATCH_MUTATIONS = 500;
-export const MAX_BATCH_BYTES = 400 * 1024;
 /** A manifest part's chunk list stays under this many bytes (estimated). */
 const MANIFEST_PART_BYTES = 48 * 1024;
 
@@ -101,7 +99,7 @@ class Batcher {
   constructor(private kv: Deno.Kv, private check: Deno.AtomicCheck | null) {}
 
   #next(bytes: number): Promise<void> | void {
-    if (this.#op && (this.#mutations + 1 > MAX_BATCH_MUTATIONS || this.#bytes + bytes > MAX_BATCH_BYTES)) {
+    if (this.#op && (this.#mutations + 1 > KV_COMMIT_MUTATIONS || this.#bytes + bytes > KV_COMMIT_BYTES)) {
       return this.flush().then(() => this.#open(bytes));
     }
     this.#open(bytes);
