@@ -193,7 +193,9 @@ export async function startService(
   const refreshAlerts = () => {
     if (shared === null || shared.isHolder()) return;
     const restore = () =>
-      alerting.restore().catch((error) => log.warn("alert states not refreshed", { error: String(error) }));
+      alerting.restore({ level: "debug" }).catch((error) =>
+        log.warn("alert states not refreshed", { error: String(error) })
+      );
     void restore();
     // The holder evaluates alerts just after committing the points: read again one sync interval later.
     clearTimeout(refreshTimer);
