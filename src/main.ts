@@ -193,7 +193,9 @@ export async function startService(
   const refreshAlerts = () => {
     if (shared === null || shared.isHolder()) return;
     const restore = () =>
-      alerting.restore().catch((error) => log.warn("alert states not refreshed", { error: String(error) }));
+      alerting.restore({ level: "debug" }).catch((error) =>
+        log.warn("alert states not refreshed", { error: String(error) })
+      );
     void restore();
     // The holder evaluates alerts just after committing the points: read again one sync interval later.
     clearTimeout(refreshTimer);
@@ -247,7 +249,10 @@ export async function startService(
       // Several instances: the holder shares the cycle's points first; a holder that stepped down meanwhile
       // writes no snapshot and evaluates nothing (the next holder does).
       if (shared !== null) {
-        await shared.afterCycle(cycle, { unbounded: source.unbounded });
+        await shared.afterCycle(cycle, {
+          unbounded: source.unbounded,
+          coverageStartMs: poller.coverageStartMs(),
+        });
         if (!shared.isHolder()) return;
       }
       cycleRows = null;
@@ -276,7 +281,10 @@ export async function startService(
   const app = createApp({
     config,
     store,
-    ingest: poller,
+    // Followers never run the poller: they take the holder's coverage start from the shared points version.
+    ingest: shared
+      ? { ...poller, coverageStartMs: () => shared.coverageStartMs(poller.coverageStartMs()) }
+      : poller,
     persistence: { registry, status: snapshotter.status },
     source: { kind: source.kind, location: source.location, replay: source.kind === "mock_replay" },
     startedAtMs,

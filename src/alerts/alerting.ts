@@ -101,8 +101,11 @@ export interface AlertingStatus {
 }
 
 export interface Alerting {
-  /** States from the log's last transition of each key. Rejects when the log cannot be read. */
-  restore(): Promise<void>;
+  /**
+   * States from the log's last transition of each key. Rejects when the log cannot be read. Logs "alert states
+   * restored" at info, or at `level` (a follower refreshing on every applied points version passes "debug").
+   */
+  restore(options?: { level?: "info" | "debug" }): Promise<void>;
   /** One evaluation per row, transitions appended, then `onTransitions`. Never rejects; serialized. */
   evaluate(rows: readonly SnapshotRow[]): Promise<void>;
   /** Every key's state, pending included. */
@@ -142,7 +145,7 @@ export function createAlerting(options: AlertingOptions): Alerting {
   let lastEvaluation: AlertEvaluationStatus | null = null;
   let queue: Promise<void> = Promise.resolve();
 
-  async function restore(): Promise<void> {
+  async function restore({ level = "info" }: { level?: "info" | "debug" } = {}): Promise<void> {
     const latest = await transitions.latest();
     states.clear();
     restored = 0;
@@ -152,7 +155,7 @@ export function createAlerting(options: AlertingOptions): Alerting {
       restored++;
     }
     ready = true;
-    log.info("alert states restored", { keys: restored, active: countActive() });
+    log[level]("alert states restored", { keys: restored, active: countActive() });
   }
 
   function countActive(): number {

@@ -7,7 +7,8 @@
  * - `gateSource(source)` wraps the poller's source (a pull renews the lease and refuses when not holding);
  *   `gate(poller)` is what `scheduleIngest()` runs: the poller only while this instance holds the lease.
  * - `afterCycle(cycle)`: after an ok cycle on the holder, writes the chunks it changed as a new version (before
- *   snapshots and alerts, so followers get the points first), retrying KV's "database is locked".
+ *   snapshots and alerts, so followers get the points first), retrying KV's "database is locked"; the version
+ *   carries the holder's coverage start, which `coverageStartMs(own)` gives followers (same warnings).
  * - `start()`: loads the shared points (before the service listens), then runs the lease's schedule; while
  *   not holding, the reader follows the points version; gaining the lease stops the reader (the poller's first
  *   cycle backfills as usual), losing it starts the reader again. `onHolderChange` and `onApply` let main.ts
@@ -57,7 +58,16 @@ export interface SharedInstances {
   gateSource(source: Source): Source;
   gate(poller: Pick<Poller, "start" | "stop" | "runCycle">): GatedIngest;
   /** After a cycle: on the holder and when ok, writes what it changed; null when nothing was written. */
-  afterCycle(cycle: IngestCycle, options?: { unbounded?: boolean }): Promise<WriteCycleResult | null>;
+  afterCycle(
+    cycle: IngestCycle,
+    options?: { unbounded?: boolean; coverageStartMs?: number | null },
+  ): Promise<WriteCycleResult | null>;
+  /**
+   * The coverage start to answer with (`window_exceeds_history`): the holder's own (`own`, its poller's) while
+   * holding and known, else the one the holder carried in the last version applied here. So every instance
+   * warns alike, a follower within one sync interval of the holder.
+   */
+  coverageStartMs(own: number | null): number | null;
   isHolder(): boolean;
   /**
    * Loads the shared points, then follows the lease: while not holding, the reader follows the points version.
@@ -115,7 +125,11 @@ export function createSharedInstances(options: SharedInstancesOptions): SharedIn
     });
   };
 
-  async function write(cycle: IngestCycle, unbounded: boolean): Promise<WriteCycleResult> {
+  async function write(
+    cycle: IngestCycle,
+    unbounded: boolean,
+    coverageStartMs: number | null,
+  ): Promise<WriteCycleResult> {
     const startedMs = Date.parse(cycle.startedAt);
     const changed = unbounded || cycle.range === null
       ? "all" as const
@@ -123,7 +137,7 @@ export function createSharedInstances(options: SharedInstancesOptions): SharedIn
     const cutoffMs = unbounded ? null : startedMs - (maxWindowSec + overlapSec) * 1000;
     for (let attempt = 1;; attempt++) {
       try {
-        return await writer.writeCycle(changed, { holderId, cutoffMs });
+        return await writer.writeCycle(changed, { holderId, cutoffMs, coverageStartMs });
       } catch (error) {
         if (!isLockedError(error) || attempt >= attempts) throw error;
         await sleep(retryDelayMs * attempt);
@@ -139,10 +153,10 @@ export function createSharedInstances(options: SharedInstancesOptions): SharedIn
       gated = createGatedIngest({ lease, poller });
       return gated;
     },
-    async afterCycle(cycle, { unbounded = false } = {}) {
+    async afterCycle(cycle, { unbounded = false, coverageStartMs = null } = {}) {
       if (!cycle.ok || !lease.isHolder()) return null;
       try {
-        const result = await write(cycle, unbounded);
+        const result = await write(cycle, unbounded, unbounded ? null : coverageStartMs);
         lastWrite = result;
         if (!result.ok) {
           log.warn("shared points not committed: another writer moved the version", { holderId });
@@ -155,6 +169,7 @@ export function createSharedInstances(options: SharedInstancesOptions): SharedIn
       }
     },
     isHolder: () => lease.isHolder(),
+    coverageStartMs: (own) => (lease.isHolder() && own !== null ? own : reader.status().coverageStartMs),
     async start() {
       await reader.load();
       following = true;

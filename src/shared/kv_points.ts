@@ -8,7 +8,9 @@
  *   the holder held it when it wrote version V.
  * - `["points_cycle", V, part]` → the manifest of version V: the `[signal, chunkStartMs]` it rewrote, plus its
  *   time, holder and retention cutoff. Written before any chunk of V.
- * - `["points_version"]` → `{ version, at, holder, cutoffMs, pending }`: the committed version. A writer first
+ * - `["points_version"]` → `{ version, at, holder, cutoffMs, coverageStartMs, pending }`: the committed version
+ *   (`coverageStartMs`: the oldest instant the holder's points cover, its poller's, so followers give the same
+ *   `window_exceeds_history` warnings). A writer first
  *   reserves the next version on it (`pending`, atomic check of its versionstamp), writes every manifest and
  *   chunk batch with a check that the reservation still stands, and commits the version last with the same
  *   check. A stale holder (another reserved after it) can neither write a chunk nor commit; what a writer that
@@ -57,6 +59,8 @@ const VersionSchema = z.object({
   at: z.number(),
   holder: z.string(),
   cutoffMs: z.number().nullable(),
+  /** The holder's coverage start (its poller's `coverageStartMs()`); absent in records written before it. */
+  coverageStartMs: z.number().nullable().optional(),
   pending: z.number().int().nullable(),
 });
 export type PointsVersion = z.infer<typeof VersionSchema>;
@@ -197,7 +201,7 @@ export interface KvPointWriter {
    */
   writeCycle(
     changed: ChangedPoints,
-    options: { holderId: string; cutoffMs?: number | null },
+    options: { holderId: string; cutoffMs?: number | null; coverageStartMs?: number | null },
   ): Promise<WriteCycleResult>;
 }
 
@@ -326,7 +330,7 @@ export function createKvPointWriter(options: KvPointWriterOptions): KvPointWrite
   }
 
   return {
-    async writeCycle(changed, { holderId, cutoffMs = null }) {
+    async writeCycle(changed, { holderId, cutoffMs = null, coverageStartMs = null }) {
       const started = now();
       markChanged(changed);
       const { record, versionstamp } = await readPointsVersion(kv);
@@ -385,7 +389,14 @@ export function createKvPointWriter(options: KvPointWriterOptions): KvPointWrite
         const commit = await kv.atomic().check({ key: VERSION_KEY, versionstamp: reserved.versionstamp })
           .set(
             VERSION_KEY,
-            { version, at: now(), holder: holderId, cutoffMs, pending: null } satisfies PointsVersion,
+            {
+              version,
+              at: now(),
+              holder: holderId,
+              cutoffMs,
+              coverageStartMs,
+              pending: null,
+            } satisfies PointsVersion,
           )
           .commit();
         if (!commit.ok) throw new StaleWriterError();
@@ -437,6 +448,8 @@ export interface KvPointReaderStatus {
   appliedAt: number | null;
   /** From the holder's commit of that version to its application here, ms. */
   lagMs: number | null;
+  /** The holder's coverage start carried by that version (null: none, or not carried). */
+  coverageStartMs: number | null;
   /** Points read by the last full load, and its duration. */
   loadedPoints: number;
   loadMs: number | null;
@@ -476,6 +489,7 @@ export function createKvPointReader(options: KvPointReaderOptions): KvPointReade
     version: 0,
     appliedAt: null,
     lagMs: null,
+    coverageStartMs: null,
     loadedPoints: 0,
     loadMs: null,
     syncs: 0,
@@ -581,6 +595,7 @@ export function createKvPointReader(options: KvPointReaderOptions): KvPointReade
     state.version = record.version;
     state.appliedAt = now();
     state.lagMs = state.appliedAt - record.at;
+    state.coverageStartMs = record.coverageStartMs ?? null;
     return points;
   }
 

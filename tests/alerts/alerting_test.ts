@@ -6,6 +6,7 @@ import { DEFAULT_THRESHOLDS } from "../../src/core/risk.ts";
 import { createMemoryTransitionLog } from "../../src/persistence/memory_transitions.ts";
 import type { SnapshotRow } from "../../src/persistence/snapshot.ts";
 import type { TransitionLog } from "../../src/persistence/transitions.ts";
+import { captureLogs } from "../helpers.ts";
 
 const SETTINGS: AlertSettings = { forMs: 120_000, recoveryMargin: 1, thresholds: DEFAULT_THRESHOLDS };
 const T0 = Date.UTC(2026, 0, 1);
@@ -338,4 +339,15 @@ Deno.test("createAlerting() appends in batches; when one fails, the keys of the 
   await alerting.evaluate(cycle(1, { a: 55, b: 55, c: 55, d: 55 }, [3600]));
   equal((await inner.list({ limit: 10 })).length, 4);
   ok(alerting.states().every((s) => s.level === "high"));
+});
+
+Deno.test("createAlerting().restore() logs 'alert states restored' at info, or at the level asked (a follower's per-sync refresh: debug)", async () => {
+  const log = createMemoryTransitionLog();
+  const alerting = createAlerting({ log, settings: SETTINGS, windows: [3600], pause: noPause });
+  const { records } = await captureLogs(async () => {
+    await alerting.restore();
+    await alerting.restore({ level: "debug" });
+  });
+  const restored = records.filter((r) => r.message.join("") === "alert states restored");
+  deepEqual(restored.map((r) => r.level), ["info", "debug"]);
 });

@@ -54,7 +54,10 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
   throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-/** The answer's numbers (latency and anything time-of-request dependent left out). */
+/**
+ * The answer's numbers and warning codes (latency and anything time-of-request dependent left out; a warning's
+ * message may name the coverage start, which moves with every cycle, so only the codes are compared).
+ */
 function numbers(body: Record<string, unknown>) {
   const {
     signal,
@@ -66,8 +69,10 @@ function numbers(body: Record<string, unknown>) {
     windowSec,
     n,
     inputs,
+    warnings,
   } = body;
   return {
+    warnings: (warnings as { code: string }[]).map((w) => w.code),
     signal,
     coherenceMean,
     stdev,
@@ -170,6 +175,18 @@ Deno.test("three service processes on one KV: one ingester, identical answers, k
         for (const a of answers.slice(1)) deepEqual(a, answers[0], `${signal} ${window} end=${end}`);
         equal(answers[0].n, window === "1m" ? 60 : 300, "one point a second, none lost or doubled");
       }
+    }
+    // A window reaching before the held history warns alike on every instance (followers take the holder's
+    // coverage start from the shared points version).
+    const early = new Date(Math.floor((Date.now() - 60_000) / 1000) * 1000).toISOString();
+    for (const signal of SIGNALS) {
+      const answers = await Promise.all(
+        children.map(async (c) =>
+          numbers(await json(`${c.url}/coherence/metrics?signal=${signal}&window=5m&end=${early}`) as never)
+        ),
+      );
+      for (const a of answers.slice(1)) deepEqual(a, answers[0], `${signal} 5m end=${early}`);
+      ok(answers[0].warnings.includes("window_exceeds_history"), `${answers[0].warnings}`);
     }
     const newestGaps: number[] = [];
     for (let i = 0; i < 10; i++) {

@@ -166,3 +166,39 @@ Deno.test("createSharedInstances(): a points write refused with 'database is loc
     kv.close();
   }
 });
+
+Deno.test("createSharedInstances(): the holder's coverage start travels with the version, so a follower warns as the holder does", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const holder = instance(kv, "h");
+    const follower = instance(kv, "f");
+    holder.lease.set(true);
+    holder.store.apply(points("alpha", 10));
+    const coverage = T - 60_000;
+    ok((await holder.shared.afterCycle(cycle(), { coverageStartMs: coverage }))?.ok);
+    equal(holder.shared.coverageStartMs(coverage), coverage, "the holder answers with its own");
+    equal(follower.shared.coverageStartMs(null), null, "nothing applied yet");
+    await follower.shared.start();
+    equal(follower.shared.coverageStartMs(null), coverage, "a follower takes the holder's");
+    equal(
+      follower.shared.coverageStartMs(T),
+      coverage,
+      "even when its own poller ran once (not holding now)",
+    );
+    // An unbounded source has no coverage start: none is carried.
+    holder.store.apply(points("alpha", 11));
+    ok((await holder.shared.afterCycle(cycle(), { unbounded: true, coverageStartMs: coverage }))?.ok);
+    await follower.shared.reader.sync();
+    equal(follower.shared.coverageStartMs(null), null);
+    // A follower that just took over (its poller has not run yet) keeps the last one carried to it.
+    holder.store.apply(points("alpha", 12));
+    ok((await holder.shared.afterCycle(cycle(), { coverageStartMs: coverage + 1_000 }))?.ok);
+    await follower.shared.reader.sync();
+    follower.lease.set(true);
+    equal(follower.shared.coverageStartMs(null), coverage + 1_000);
+    equal(follower.shared.coverageStartMs(coverage + 2_000), coverage + 2_000, "then its own");
+    await follower.shared.stop();
+  } finally {
+    kv.close();
+  }
+});
