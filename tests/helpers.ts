@@ -188,6 +188,33 @@ export function nonePersistence(): PersistenceView {
   };
 }
 
+/**
+ * Polls `probe` every `intervalMs` until it gives a value (not undefined) or `timeoutMs` passes. A probe that
+ * throws counts as "not yet" (a service still starting); the last error is named if time runs out.
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  const why = lastError === undefined
+    ? ""
+    : ` (last error: ${lastError instanceof Error ? lastError.message : lastError})`;
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${why}`);
+}
+
 /** The service's entry point, for tests that run it as a child process. */
 export const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 

@@ -9,7 +9,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
-import { spawnMain } from "../helpers.ts";
+import { spawnMain, waitFor } from "../helpers.ts";
 
 const SECRET = "whsec_" + btoa("alerts-restart-test-secret-0123456789");
 
@@ -53,16 +53,6 @@ function receiver() {
   };
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-}
-
 async function getJson(url: string) {
   const res = await fetch(url);
   equal(res.status, 200, url);
@@ -84,6 +74,8 @@ for (const mode of ["sqlite", "csv", "kv"]) {
       DEFAULT_WINDOWS: "1h",
       INGEST_INTERVAL_S: "1",
       ALERT_FOR: "0",
+      // With kv the killed process still holds the ingest lease: the restart waits for it to expire.
+      LEASE_S: "3",
       ALERT_WEBHOOK_URL: hook.url,
       ALERT_WEBHOOK_SECRET: SECRET,
       LOG_LEVEL: "info",

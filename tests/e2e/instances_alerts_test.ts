@@ -18,7 +18,7 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { Webhook } from "standardwebhooks";
-import { spawnMain } from "../helpers.ts";
+import { spawnMain, waitFor } from "../helpers.ts";
 import { StatusSchema } from "../../src/schemas.ts";
 
 const LEASE_S = 3;
@@ -96,16 +96,6 @@ const alertsOf = async (url: string) =>
     }))
       .sort((a, b) => `${a.signal}/${a.windowSec}`.localeCompare(`${b.signal}/${b.windowSec}`)),
   );
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await sleep(100);
-  }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 Deno.test("three service processes on one KV, ALERT_FOR=0: across a kill -9 failover every change is logged once and delivered (at least once, one id per change); alerts agree on every instance", async () => {
   const dir = await Deno.makeTempDir({ prefix: "instances_alerts_e2e_" });

@@ -10,7 +10,7 @@
  *     doubled.
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { spawnMain } from "../helpers.ts";
+import { spawnMain, waitFor } from "../helpers.ts";
 import { SignalsResponseSchema, StatusSchema } from "../../src/schemas.ts";
 
 const LEASE_S = 3;
@@ -43,16 +43,6 @@ async function json(url: string): Promise<unknown> {
 }
 
 const status = async (url: string) => StatusSchema.parse(await json(`${url}/status`));
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await sleep(100);
-  }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 /**
  * The answer's numbers and warning codes (latency and anything time-of-request dependent left out; a warning's
